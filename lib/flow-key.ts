@@ -1,0 +1,42 @@
+/**
+ * The direction-independent flow key. Both directions of a connection produce the same key,
+ * so with the key as the Kafka message key they land in one partition (RTT and loss need
+ * both directions in one place). Endpoint "A" is the lower (address, port) pair.
+ * Tunnelled traffic is keyed by its inner 5-tuple plus the tunnel id: two tenants may reuse
+ * the same private addresses in different VNIs.
+ */
+export interface FlowEndpoints {
+  ip_proto: number;
+  addr_a: string;
+  port_a: number;
+  addr_b: string;
+  port_b: number;
+  /** true when the packet's source is endpoint A */
+  srcIsA: boolean;
+}
+
+export function orderEndpoints(proto: number, src: string, sport: number, dst: string, dport: number): FlowEndpoints {
+  const srcIsA = src < dst || (src === dst && sport <= dport);
+  return srcIsA
+    ? { ip_proto: proto, addr_a: src, port_a: sport, addr_b: dst, port_b: dport, srcIsA }
+    : { ip_proto: proto, addr_a: dst, port_a: dport, addr_b: src, port_b: sport, srcIsA };
+}
+
+export function flowKeyOf(e: FlowEndpoints, tunnelId?: bigint | number | null): string {
+  const base = `${e.ip_proto}|${e.addr_a}|${e.port_a}|${e.addr_b}|${e.port_b}`;
+  return tunnelId === null || tunnelId === undefined ? base : `${base}|t${tunnelId}`;
+}
+
+/** Key for a decoded packet; non-IP frames are keyed by MAC pair so they still spread evenly. */
+export function packetFlowKey(p: {
+  ip_proto: number | null; src_ip: string | null; dst_ip: string | null;
+  src_port: number | null; dst_port: number | null; src_mac: string | null; dst_mac: string | null;
+  tunnel_id: bigint | number | null;
+}): string {
+  if (p.src_ip === null || p.dst_ip === null) {
+    const a = p.src_mac ?? '', b = p.dst_mac ?? '';
+    return a <= b ? `l2|${a}|${b}` : `l2|${b}|${a}`;
+  }
+  const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip, p.src_port ?? 0, p.dst_ip, p.dst_port ?? 0);
+  return flowKeyOf(e, p.tunnel_id);
+}
