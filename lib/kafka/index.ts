@@ -1,5 +1,9 @@
 /**
- * The one module that imports kafkajs. Everything else talks to Kafka through the functions
- * and small interfaces exported from lib/kafka, so the client library could be swapped.
+ * The one module that imports kafkajs. Everything else talks to Kafka through the classes and
+ * interfaces exported here, so the client library could be swapped.
  */
-export { probeKafka } from './probe';
+export { probeKafka, type ProbeResult } from './probe';
+export {
+  KafkaClient, TaplineProducer, TaplineConsumer, assertBrokers,
+  type KafkaSettings, type TopicSpec, type OutMessage, type InMessage, type InBatch, type OffsetCommit, type BatchHandler,
+} from './client';

@@ -1,0 +1,45 @@
+/**
+ * The configuration schema (zod). One YAML file, validated here; every key has a default so an
+ * empty file (or none) is a valid configuration that runs everything embedded on 127.0.0.1.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+
+export const ConfigSchema = z.object({
+  stateDir: z.string().default('.tapline').describe('where embedded services keep data, logs and pid files'),
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).default([])
+      .describe('existing cluster; empty = tapline starts its own single-node broker'),
+    embeddedPort: port.default(19092),
+    clientId: z.string().default('tapline'),
+    partitions: z.number().int().min(1).max(1024).default(4),
+    compression: z.enum(['none', 'gzip']).default('none'),
+  }).strict().default({}),
+  timescale: z.object({
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'postgres://user@host:port/db').nullable().default(null)
+      .describe('existing TimescaleDB server; null = embedded PGlite+TimescaleDB'),
+    embeddedPort: port.default(15433),
+  }).strict().default({}),
+  topics: z.object({
+    packets: z.string().default('tapline.packets.v1'),
+    flows: z.string().default('tapline.flows.v1'),
+    late: z.string().default('tapline.late.v1'),
+    deadLetter: z.string().default('tapline.deadletter.v1'),
+  }).strict().default({}),
+  metrics: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(9464).describe('0 = no /metrics endpoint'),
+  }).strict().default({}),
+  stages: z.object({
+    aggregate: z.object({
+      windowMs: z.number().int().min(100).default(10_000),
+      allowedLatenessMs: z.number().int().min(0).default(5_000),
+    }).strict().default({}),
+  }).strict().default({}),
+  sink: z.object({
+    batchSize: z.number().int().min(1).max(50_000).default(2_000),
+  }).strict().default({}),
+}).strict();
+
+export type TaplineConfig = z.infer<typeof ConfigSchema>;
