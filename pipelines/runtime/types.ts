@@ -1,0 +1,61 @@
+/**
+ * The processor API. A stage is a Processor: init(ctx) / process(record) / punctuate(streamTime)
+ * / close(). All state lives in named stores obtained from the context, so the runtime can see
+ * (and later checkpoint) everything a stage remembers. One processor instance per input
+ * partition ("task"), as in Kafka Streams: keys never cross tasks.
+ */
+import type { ComponentMetrics } from '../../lib/metrics';
+import type { Logger } from '../../lib/log';
+
+/** Stream time used to tell a processor that its input has ended: close every window. */
+export const END_OF_STREAM = 1n << 62n;
+
+export interface StreamRecord<V> {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key: string | null;
+  value: V;
+  /** event time of the record (from the stage's timestampOf) */
+  timestampNs: bigint;
+}
+
+export interface KeyValueStore<V> {
+  readonly name: string;
+  get(key: string): V | undefined;
+  put(key: string, value: V): void;
+  delete(key: string): void;
+  entries(): IterableIterator<[string, V]>;
+  readonly size: number;
+}
+
+export interface ProcessorContext {
+  readonly stage: string;
+  readonly partition: number;
+  readonly metrics: ComponentMetrics;
+  readonly log: Logger;
+  store<V>(name: string): KeyValueStore<V>;
+  /** Emits a record to one of the stage's declared output topics. */
+  forward(topic: string, key: string | null, value: unknown): void;
+  /** The highest event time this task has seen (ns). */
+  streamTimeNs(): bigint;
+}
+
+export interface Processor<V> {
+  init(ctx: ProcessorContext): void;
+  process(record: StreamRecord<V>): void;
+  /** Called when stream time advances; END_OF_STREAM at the end of a bounded run. */
+  punctuate(streamTimeNs: bigint): void;
+  close(): void;
+}
+
+/** Everything the runtime needs to run a stage: its topics, schemas, stores and a factory. */
+export interface StageDefinition<V> {
+  name: string;
+  input: { topic: string; schema: string };
+  /** output topic -> schema name */
+  outputs: Record<string, string>;
+  stores: string[];
+  timestampOf(value: V): bigint;
+  create(): Processor<V>;
+}

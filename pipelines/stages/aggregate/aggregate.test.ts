@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { TopologyTestDriver } from '../../runtime/test-driver';
+import { emptyPacketSummary, type FlowWindow, type PacketSummary } from '../../../schemas/types';
+import { aggregateStage } from '.';
+
+const S = 1_000_000_000n;
+
+function pkt(tsSec: number, src: string, sport: number, dst: string, dport: number, len: number, extra: Partial<PacketSummary> = {}): PacketSummary {
+  return { ...emptyPacketSummary(), ts_ns: BigInt(Math.round(tsSec * 1e6)) * 1000n, observation_point: 'test', ip_version: 4,
+    src_ip: src, dst_ip: dst, src_port: sport, dst_port: dport, ip_proto: 6, wire_len: len, cap_len: len, ...extra };
+}
+
+describe('aggregate stage (in-memory driver)', () => {
+  const stage = () => aggregateStage({ windowMs: 10_000, allowedLatenessMs: 2_000 });
+
+  it('puts both directions of a connection into one record per window', () => {
+    const d = new TopologyTestDriver(stage());
+    d.pipeInput('k', pkt(100.0, '10.0.0.2', 40000, '10.0.0.1', 80, 60));
+    d.pipeInput('k', pkt(100.1, '10.0.0.1', 80, '10.0.0.2', 40000, 1500));
+    d.pipeInput('k', pkt(100.2, '10.0.0.2', 40000, '10.0.0.1', 80, 52));
+    assert.equal(d.readOutput('tapline.flows.v1').length, 0, 'nothing emitted while the window is open');
+    d.endOfStream();
+    const out = d.readOutput<FlowWindow>('tapline.flows.v1');
+    assert.equal(out.length, 1);
+    const w = out[0].value;
+    assert.equal(w.addr_a, '10.0.0.1'); assert.equal(w.port_a, 80);
+    assert.equal(w.packets_ab, 1n); assert.equal(w.bytes_ab, 1500n);
+    assert.equal(w.packets_ba, 2n); assert.equal(w.bytes_ba, 112n);
+    assert.equal(w.window_start_ns, 100n * S);
+    assert.equal(w.window_end_ns, 110n * S);
+    assert.equal(w.first_seen_ns, 100n * S);
+    assert.equal(out[0].key, '6|10.0.0.1|80|10.0.0.2|40000');
+  });
+
+  it('closes a window when stream time passes end + allowed lateness, not before', () => {
+    const d = new TopologyTestDriver(stage());
+    d.pipeInput('a', pkt(101, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    d.pipeInput('a', pkt(111.9, '10.0.0.1', 1, '10.0.0.2', 2, 100)); // 110 + 2 s lateness not reached
+    assert.equal(d.readOutput('tapline.flows.v1').length, 0);
+    d.pipeInput('a', pkt(112.0, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    const out = d.readOutput<FlowWindow>('tapline.flows.v1');
+    assert.equal(out.length, 1);
+    assert.equal(out[0].value.window_start_ns, 100n * S);
+    assert.equal(out[0].value.packets_ab, 1n);
+  });
+
+  it('accepts out-of-order records within the lateness and sends later ones to the late topic', () => {
+    const d = new TopologyTestDriver(stage());
+    d.pipeInput('a', pkt(105, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    d.pipeInput('a', pkt(111, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    d.pipeInput('a', pkt(109, '10.0.0.1', 1, '10.0.0.2', 2, 70)); // out of order but window still open
+    d.pipeInput('a', pkt(125, '10.0.0.1', 1, '10.0.0.2', 2, 100)); // closes [100,110) and [110,120)
+    d.pipeInput('a', pkt(108, '10.0.0.1', 1, '10.0.0.2', 2, 999)); // too late
+    const flows = d.readOutput<FlowWindow>('tapline.flows.v1');
+    assert.deepEqual(flows.map((f) => [f.value.window_start_ns, f.value.bytes_ab]), [[100n * S, 170n], [110n * S, 100n]]);
+    const late = d.readOutput<PacketSummary>('tapline.late.v1');
+    assert.equal(late.length, 1);
+    assert.equal(late[0].value.wire_len, 999);
+    assert.equal(d.metrics.droppedByReason.get('late'), 1);
+  });
+
+  it('scales sampled packets by their sampling rate and counts non-IP frames as dropped', () => {
+    const d = new TopologyTestDriver(stage());
+    d.pipeInput('a', pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 100, { sampling_rate: 512 }));
+    d.pipeInput('a', { ...pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 60), src_ip: null, dst_ip: null });
+    d.endOfStream();
+    const [w] = d.readOutput<FlowWindow>('tapline.flows.v1');
+    assert.equal(w.value.packets_ab, 512n);
+    assert.equal(w.value.bytes_ab, 51200n);
+    assert.equal(d.metrics.droppedByReason.get('not-ip'), 1);
+  });
+
+  it('keeps separate records per observation point and per tunnel id', () => {
+    const d = new TopologyTestDriver(stage());
+    d.pipeInput('a', pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 100, { observation_point: 'host-a' }));
+    d.pipeInput('a', pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 100, { observation_point: 'host-b' }));
+    d.pipeInput('a', pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 100, { observation_point: 'host-b', tunnel_id: 7 }));
+    d.endOfStream();
+    assert.equal(d.readOutput('tapline.flows.v1').length, 3);
+  });
+
+  it('keeps state only in its named store and empties it when windows close', () => {
+    const d = new TopologyTestDriver(stage());
+    d.pipeInput('a', pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    assert.equal(d.store('flow-windows').size, 1);
+    d.endOfStream();
+    assert.equal(d.store('flow-windows').size, 0);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Flow aggregation: per bidirectional flow and tumbling event-time window, packets and bytes
+ * each way. A window is emitted once stream time passes its end plus the allowed lateness; a
+ * record for a window that has already been emitted is late: counted and sent, unchanged, to
+ * the late-records topic (never silently merged into a closed window or lost).
+ */
+import { orderEndpoints, flowKeyOf } from '../../../lib/flow-key';
+import type { FlowWindow, PacketSummary } from '../../../schemas/types';
+import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../runtime/types';
+import type { AggregateConfig } from './config';
+
+export const FLOW_STORE = 'flow-windows';
+
+/** Compact state per open (window, flow): ~12 fields, no per-packet growth. */
+export interface FlowState {
+  w: bigint; // window start ns
+  k: string; // flow key
+  proto: number; a: string; pa: number; b: string; pb: number; op: string;
+  pab: number; bab: number; pba: number; bba: number;
+  first: bigint; last: bigint;
+}
+
+export class AggregateProcessor implements Processor<PacketSummary> {
+  private ctx!: ProcessorContext;
+  private store!: KeyValueStore<FlowState>;
+  private readonly windowNs: bigint;
+  private readonly latenessNs: bigint;
+
+  constructor(private readonly cfg: AggregateConfig) {
+    this.windowNs = BigInt(cfg.windowMs) * 1_000_000n;
+    this.latenessNs = BigInt(cfg.allowedLatenessMs) * 1_000_000n;
+  }
+
+  init(ctx: ProcessorContext): void {
+    this.ctx = ctx;
+    this.store = ctx.store<FlowState>(FLOW_STORE);
+  }
+
+  process(rec: StreamRecord<PacketSummary>): void {
+    const p = rec.value;
+    if (p.src_ip === null || p.dst_ip === null) {
+      this.ctx.metrics.dropped('not-ip');
+      return;
+    }
+    const ts = BigInt(p.ts_ns);
+    const w = ts - (((ts % this.windowNs) + this.windowNs) % this.windowNs);
+    // ctx.streamTimeNs() is the time reached before this record (see runtime/task.ts).
+    if (w + this.windowNs + this.latenessNs <= this.ctx.streamTimeNs()) {
+      this.ctx.metrics.dropped('late');
+      this.ctx.forward(this.cfg.lateTopic, rec.key, p);
+      return;
+    }
+    const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip, p.src_port ?? 0, p.dst_ip, p.dst_port ?? 0);
+    const k = flowKeyOf(e, p.tunnel_id);
+    const sk = `${w}|${p.observation_point}|${k}`;
+    let s = this.store.get(sk);
+    if (!s) {
+      s = { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
+        pab: 0, bab: 0, pba: 0, bba: 0, first: ts, last: ts };
+    }
+    const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
+    if (e.srcIsA) { s.pab += n; s.bab += p.wire_len * n; } else { s.pba += n; s.bba += p.wire_len * n; }
+    if (ts < s.first) s.first = ts;
+    if (ts > s.last) s.last = ts;
+    this.store.put(sk, s);
+  }
+
+  punctuate(streamTimeNs: bigint): void {
+    const closeBefore = streamTimeNs - this.windowNs - this.latenessNs; // windows starting at or before this are final
+    const closing: FlowState[] = [];
+    for (const [, s] of this.store.entries()) if (s.w <= closeBefore) closing.push(s);
+    closing.sort((x, y) => (x.w === y.w ? (x.k < y.k ? -1 : 1) : x.w < y.w ? -1 : 1));
+    for (const s of closing) {
+      this.ctx.forward(this.cfg.outputTopic, s.k, toFlowWindow(s, this.windowNs));
+      this.store.delete(`${s.w}|${s.op}|${s.k}`);
+    }
+  }
+
+  close(): void { /* state is in the store; nothing else to release */ }
+}
+
+export function toFlowWindow(s: FlowState, windowNs: bigint): FlowWindow {
+  return {
+    window_start_ns: s.w, window_end_ns: s.w + windowNs, flow_key: s.k, ip_proto: s.proto,
+    addr_a: s.a, port_a: s.pa, addr_b: s.b, port_b: s.pb,
+    packets_ab: s.pab, bytes_ab: s.bab, packets_ba: s.pba, bytes_ba: s.bba,
+    first_seen_ns: s.first, last_seen_ns: s.last, observation_point: s.op,
+  };
+}

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+export const AggregateConfigSchema = z.object({
+  inputTopic: z.string().default('tapline.packets.v1'),
+  outputTopic: z.string().default('tapline.flows.v1'),
+  lateTopic: z.string().default('tapline.late.v1'),
+  windowMs: z.number().int().min(100).default(10_000),
+  allowedLatenessMs: z.number().int().min(0).default(5_000),
+}).strict();
+
+export type AggregateConfig = z.infer<typeof AggregateConfigSchema>;

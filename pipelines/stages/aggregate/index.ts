@@ -1,0 +1,22 @@
+/**
+ * Stage `aggregate`: packet summaries -> per-flow tumbling-window totals.
+ * Input tapline.packets.v1 (PacketSummary), output tapline.flows.v1 (FlowWindow).
+ */
+import type { PacketSummary } from '../../../schemas/types';
+import type { StageDefinition } from '../../runtime/types';
+import { AggregateConfigSchema, type AggregateConfig } from './config';
+import { AggregateProcessor, FLOW_STORE } from './aggregate';
+
+export { AggregateConfigSchema, type AggregateConfig, AggregateProcessor, FLOW_STORE };
+
+export function aggregateStage(raw: Partial<AggregateConfig> = {}): StageDefinition<PacketSummary> {
+  const cfg = AggregateConfigSchema.parse(raw);
+  return {
+    name: 'aggregate',
+    input: { topic: cfg.inputTopic, schema: 'packet-summary.v1' },
+    outputs: { [cfg.outputTopic]: 'flow-window.v1', [cfg.lateTopic]: 'packet-summary.v1' },
+    stores: [FLOW_STORE],
+    timestampOf: (p) => BigInt(p.ts_ns),
+    create: () => new AggregateProcessor(cfg),
+  };
+}
