@@ -7,6 +7,7 @@ import { Command } from 'commander';
 const COMMAND_MODULES = [
   './commands/kafka',
   './commands/db',
+  './commands/demo',
 ];
 
 export function buildProgram(): Command {

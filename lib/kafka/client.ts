@@ -3,7 +3,7 @@
  * hands whole batches to the caller and commits only what the caller says it has finished.
  * kafkajs' own logs are routed into our structured logger.
  */
-import { CompressionTypes, Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import { logger } from '../log';
 import { TaplineError } from '../errors';
 
@@ -35,7 +35,10 @@ function kafkaLogCreator() {
   return ({ namespace, level, log: entry }: LogEntry) => {
     const { message, ...extra } = entry;
     const fields = { ns: namespace, ...extra };
-    if (level === logLevel.ERROR) log.error(fields, message);
+    // kafkajs logs every error response at ERROR, even the ones it retries (coordinator
+    // loading, leader moved): those are warnings for us; real failures surface as exceptions.
+    if (level === logLevel.ERROR && namespace === 'Connection' && message.startsWith('Response ')) log.warn(fields, message);
+    else if (level === logLevel.ERROR) log.error(fields, message);
     else if (level === logLevel.WARN) log.warn(fields, message);
     else log.debug(fields, message);
   };
@@ -55,6 +58,26 @@ export class KafkaClient {
     });
   }
 
+  /**
+   * Admin calls right after a broker starts meet "coordinator loading" / "not the correct
+   * coordinator" answers; kafkajs marks those retriable. Retry them for up to ~30 s.
+   */
+  private async withRetry<T>(what: string, fn: (a: Admin) => Promise<T>): Promise<T> {
+    let delay = 100;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await fn(await this.admin());
+      } catch (e) {
+        const retriable = (e as { retriable?: boolean }).retriable === true;
+        if (!retriable || Date.now() > deadline) throw e;
+        log.debug({ what, err: (e as Error).message }, 'retrying kafka admin call');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
   private async admin(): Promise<Admin> {
     if (!this.adminClient) {
       const a = this.kafka.admin();
@@ -66,11 +89,10 @@ export class KafkaClient {
 
   /** Creates missing topics; existing ones are left as they are. */
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
-    const admin = await this.admin();
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await this.withRetry('listTopics', (a) => a.listTopics()));
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length === 0) return;
-    await admin.createTopics({
+    await this.withRetry('createTopics', (admin) => admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((s) => ({
         topic: s.topic,
@@ -81,7 +103,7 @@ export class KafkaClient {
           ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
         ],
       })),
-    });
+    }));
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
@@ -93,25 +115,38 @@ export class KafkaClient {
 
   /** Next offset to be written, per partition. */
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
-    const admin = await this.admin();
-    const offs = await admin.fetchTopicOffsets(topic);
+    const offs = await this.withRetry('fetchTopicOffsets', (a) => a.fetchTopicOffsets(topic));
     return new Map(offs.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /**
+   * Positions a consumer group (which must have no active members) on explicit offsets, e.g.
+   * to replay exactly the records one run published.
+   */
+  async setGroupOffsets(groupId: string, topic: string, offsets: Map<number, bigint>): Promise<void> {
+    const partitions = [...offsets].map(([partition, o]) => ({ partition, offset: o.toString() }));
+    await this.withRetry('setOffsets', (a) => a.setOffsets({ groupId, topic, partitions }));
   }
 
   /** The group's committed next-offset per partition (-1 when it has none). */
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
-    const admin = await this.admin();
-    const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const res = await this.withRetry('fetchOffsets', (a) => a.fetchOffsets({ groupId, topics: [topic] }));
     const m = new Map<number, bigint>();
     for (const t of res) for (const p of t.partitions) m.set(p.partition, BigInt(p.offset));
     return m;
   }
 
   producer(opts: { idempotent?: boolean } = {}): TaplineProducer {
+    const idempotent = opts.idempotent ?? true;
     return new TaplineProducer(this.kafka.producer({
-      idempotent: opts.idempotent ?? true,
-      maxInFlightRequests: opts.idempotent === false ? undefined : 5,
+      idempotent,
+      maxInFlightRequests: idempotent ? 5 : undefined,
       allowAutoTopicCreation: false,
+      // Java-compatible murmur2 partitioning of keys, chosen explicitly.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // An idempotent producer keeps retrying instead of dropping: with a file source the
+      // sender simply waits (back-pressure); a broker that stays away shows in the logs.
+      retry: idempotent ? { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 } : undefined,
     }), this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None);
   }
 
@@ -123,6 +158,9 @@ export class KafkaClient {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // kafkajs waits up to 5 s for minBytes by default; bounded runs and low-volume streams
+      // would sit idle that long at every tail. Half a second keeps latency low.
+      maxWaitTimeInMs: 500,
     }));
   }
 
@@ -160,7 +198,8 @@ export class TaplineProducer {
   }
 }
 
-export type BatchHandler = (batch: InBatch) => Promise<void>;
+/** heartbeat() keeps group membership alive while a handler waits (e.g. retrying a database). */
+export type BatchHandler = (batch: InBatch, ctl: { heartbeat(): Promise<void> }) => Promise<void>;
 
 export class TaplineConsumer {
   private running = false;
@@ -170,11 +209,12 @@ export class TaplineConsumer {
    * Delivers batches one partition at a time; nothing is committed automatically. The handler
    * commits with commit() once its output is safely written (at-least-once, idempotent sinks).
    */
-  async run(topics: string[], handler: BatchHandler, opts: { fromBeginning?: boolean } = {}): Promise<void> {
+  async run(topics: string[], handler: BatchHandler,
+    opts: { fromBeginning?: boolean; startAt?: { topic: string; offsets: Map<number, bigint> } } = {}): Promise<void> {
     await this.c.connect();
     await this.c.subscribe({ topics, fromBeginning: opts.fromBeginning ?? true });
     this.running = true;
-    await this.c.run({
+    const running = this.c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -186,12 +226,18 @@ export class TaplineConsumer {
           timestampMs: Number(m.timestamp),
           headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === undefined ? '' : String(v)])),
         }));
-        await handler({ topic: batch.topic, partition: batch.partition, messages: msgs, highWatermark: BigInt(batch.highWatermark) });
+        await handler({ topic: batch.topic, partition: batch.partition, messages: msgs, highWatermark: BigInt(batch.highWatermark) }, { heartbeat });
         const last = batch.messages[batch.messages.length - 1];
         if (last) resolveOffset(last.offset);
         await heartbeat();
       },
     });
+    await running;
+    // Explicit start positions (replays): applied on the next fetch. Records fetched before the
+    // seek takes effect are the caller's to skip (it knows the range it wants).
+    if (opts.startAt) {
+      for (const [partition, offset] of opts.startAt.offsets) this.c.seek({ topic: opts.startAt.topic, partition, offset: offset.toString() });
+    }
   }
 
   async commit(offsets: OffsetCommit[]): Promise<void> {

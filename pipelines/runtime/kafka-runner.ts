@@ -14,13 +14,16 @@ import { logger } from '../../lib/log';
 import { errorMessage, isTaplineError } from '../../lib/errors';
 import type { KafkaClient, InBatch, OffsetCommit, OutMessage, TaplineConsumer, TaplineProducer } from '../../lib/kafka';
 import { Task } from './task';
+import { Completion, EndOffsets, prepareBoundedRun, type OffsetRange } from './bounded';
 import { END_OF_STREAM, type StageDefinition } from './types';
 
 export interface RunnerOptions {
   kafka: KafkaClient;
   deadLetterTopic: string;
   groupId?: string;
+  /** Stop at the end offsets seen at start (from committed offsets, or exactly `range`). */
   bounded?: boolean;
+  range?: OffsetRange;
 }
 
 export class StageRunner<V> {
@@ -30,18 +33,14 @@ export class StageRunner<V> {
   private consumer: TaplineConsumer | null = null;
   private producer: TaplineProducer | null = null;
   private codec: AvroCodec<V> | null = null;
-  private remaining: Map<number, bigint> | null = null;
+  private ends: EndOffsets | null = null;
   private finished = false;
   private closed = false;
-  private resolveDone!: () => void;
-  private rejectDone!: (e: Error) => void;
-  private readonly donePromise: Promise<void>;
+  private readonly completion = new Completion();
 
   constructor(readonly def: StageDefinition<V>, private readonly opts: RunnerOptions) {
     this.metrics = new ComponentMetrics(def.name);
     this.log = logger(def.name);
-    this.donePromise = new Promise((res, rej) => { this.resolveDone = res; this.rejectDone = rej; });
-    this.donePromise.catch(() => undefined);
   }
 
   get groupId(): string { return this.opts.groupId ?? `tapline-${this.def.name}`; }
@@ -52,18 +51,16 @@ export class StageRunner<V> {
     this.producer = kafka.producer({ idempotent: true });
     await this.producer.connect();
     if (this.opts.bounded) {
-      const ends = await kafka.endOffsets(this.def.input.topic);
-      const committed = await kafka.committedOffsets(this.groupId, this.def.input.topic);
-      this.remaining = new Map();
-      for (const [p, end] of ends) if ((committed.get(p) ?? -1n) < end && end > 0n) this.remaining.set(p, end);
-      this.log.info({ partitions: Object.fromEntries(this.remaining) }, 'bounded run: reading up to these end offsets');
-      if (this.remaining.size === 0) { await this.finish(); return; }
+      this.ends = await prepareBoundedRun(kafka, this.def.input.topic, this.groupId, this.opts.range);
+      this.log.info({ endOffsets: this.ends.describe() }, 'bounded run: reading up to these end offsets');
+      if (this.ends.complete) { await this.finish(); return; }
     }
     this.consumer = kafka.consumer(this.groupId);
-    this.consumer.run([this.def.input.topic], (b) => this.onBatch(b)).catch((e: Error) => this.rejectDone(e));
+    const startAt = this.opts.range ? { topic: this.def.input.topic, offsets: this.opts.range.from } : undefined;
+    this.consumer.run([this.def.input.topic], (b) => this.onBatch(b), { startAt }).catch((e: Error) => this.completion.reject(e));
   }
 
-  done(): Promise<void> { return this.donePromise; }
+  done(): Promise<void> { return this.completion.promise; }
 
   private task(partition: number): Task<V> {
     let t = this.tasks.get(partition);
@@ -76,6 +73,8 @@ export class StageRunner<V> {
     const task = this.task(batch.partition);
     const deadLetters: OutMessage[] = [];
     for (const m of batch.messages) {
+      if (this.ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
+      if (this.ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
       this.metrics.received();
       let value: V;
       try {
@@ -98,11 +97,7 @@ export class StageRunner<V> {
     task.punctuate();
     this.metrics.streamTime(task.streamTimeNs);
     await this.flush([task], deadLetters);
-    const rem = this.remaining;
-    if (rem && rem.has(batch.partition) && task.nextOffset >= rem.get(batch.partition)!) {
-      rem.delete(batch.partition);
-      if (rem.size === 0) await this.finish();
-    }
+    if (this.ends?.advance(batch.partition, task.nextOffset)) await this.finish();
   }
 
   /** Produces everything the tasks forwarded, then commits their safe offsets. */
@@ -132,9 +127,9 @@ export class StageRunner<V> {
       const tasks = [...this.tasks.values()];
       for (const t of tasks) t.punctuate(END_OF_STREAM);
       await this.flush(tasks, [], true);
-      this.resolveDone();
+      this.completion.resolve();
     } catch (e) {
-      this.rejectDone(e as Error);
+      this.completion.reject(e as Error);
     }
   }
 

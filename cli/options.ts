@@ -1,0 +1,20 @@
+/** Options shared by commands that talk to Kafka and TimescaleDB, and config loading from them. */
+import type { Command } from 'commander';
+import { loadConfig, type TaplineConfig } from '../lib/config';
+import { parseBrokerList } from '../lib/services/kafka-broker';
+
+export function withServiceOptions(cmd: Command): Command {
+  return cmd
+    .option('--brokers <list>', 'use this Kafka cluster (host:port,...) instead of starting one (env TAPLINE_KAFKA_BROKERS)')
+    .option('--pg <url>', 'use this TimescaleDB server (postgres://...) instead of the embedded one (env TAPLINE_PG_URL)')
+    .option('--state-dir <dir>', 'where embedded services keep their data (env TAPLINE_STATE_DIR, default .tapline)');
+}
+
+export function configFrom(cmd: Command): TaplineConfig {
+  const o = cmd.optsWithGlobals() as { config?: string; brokers?: string; pg?: string; stateDir?: string };
+  return loadConfig(o.config, process.env, {
+    'kafka.brokers': o.brokers ? parseBrokerList(o.brokers) : undefined,
+    'timescale.url': o.pg,
+    stateDir: o.stateDir,
+  });
+}
