@@ -1,24 +1,47 @@
 /**
  * Connector registry: the `type:` name in configuration -> a factory that validates the
- * connector's config (a wrong key is an error naming it) and constructs it (no I/O yet).
+ * connector's config (a wrong key is a CONFIG_INVALID error naming it) and constructs it (no
+ * I/O yet). Each connector folder's index.ts exports `registration`; folders are discovered,
+ * so adding a connector touches no shared file.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ZodTypeAny } from 'zod';
 import type { KafkaClient } from '../lib/kafka';
 import { TaplineError } from '../lib/errors';
 import type { Connector } from './types';
-import { PcapFileConfigSchema, PcapFileConnector } from './pcap-file';
 
-export type ConnectorFactory = (config: Record<string, unknown>, kafka: KafkaClient) => Connector;
+export interface ConnectorRegistration<C = unknown> {
+  type: string;
+  description: string;
+  configSchema: ZodTypeAny;
+  create(config: C, kafka: KafkaClient): Connector;
+}
 
-export const CONNECTORS: Record<string, ConnectorFactory> = {
-  'pcap-file': (c, k) => {
-    const r = PcapFileConfigSchema.safeParse(c);
-    if (!r.success) throw new TaplineError('CONFIG_INVALID', 'pcap-file', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return new PcapFileConnector(r.data, k);
-  },
-};
+let cache: Map<string, ConnectorRegistration> | null = null;
+
+export function connectorRegistry(): Map<string, ConnectorRegistration> {
+  if (cache) return cache;
+  cache = new Map();
+  for (const dir of fs.readdirSync(__dirname, { withFileTypes: true })) {
+    if (!dir.isDirectory()) continue;
+    const index = ['index.ts', 'index.js'].map((f) => path.join(__dirname, dir.name, f)).find((f) => fs.existsSync(f));
+    if (!index) continue;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const reg = (require(index) as { registration?: ConnectorRegistration }).registration;
+    if (reg) cache.set(reg.type, reg);
+  }
+  return cache;
+}
 
 export function createConnector(type: string, config: Record<string, unknown>, kafka: KafkaClient): Connector {
-  const f = CONNECTORS[type];
-  if (!f) throw new TaplineError('CONFIG_INVALID', 'connectors', `unknown connector type "${type}" (known: ${Object.keys(CONNECTORS).join(', ')})`);
-  return f(config, kafka);
+  const reg = connectorRegistry().get(type);
+  if (!reg) {
+    throw new TaplineError('CONFIG_INVALID', 'connectors', `unknown connector type "${type}" (known: ${[...connectorRegistry().keys()].join(', ')})`);
+  }
+  const r = reg.configSchema.safeParse(config);
+  if (!r.success) {
+    throw new TaplineError('CONFIG_INVALID', type, `invalid ${type} configuration: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return reg.create(r.data, kafka);
 }
