@@ -65,7 +65,8 @@ export function ipv6(d: Buffer, o: number, end: number, s: PacketSummary): void 
   const pend = o + 40 + declared < end ? o + 40 + declared : end;
   let p = o + 40;
   const ext = s.ipv6_ext_headers;
-  for (let n = 0; n < 16; n++) {
+  // No iteration cap needed: every extension header advances p by at least 8 bytes.
+  for (;;) {
     if (nh === 0 || nh === 43 || nh === 60 || nh === 51) {
       ext.push(nh);
       if (pend - p < 2) { s.ip_proto = nh; s.ip_hdr_len = p - o; bad(s, 'truncated-ipv6-ext'); return; }

@@ -43,15 +43,16 @@ function tcp(d: Buffer, o: number, end: number, payLen: number, s: PacketSummary
   s.dst_port = u16(d, o + 2);
   if (avail < 8) { bad(s, 'truncated-tcp'); return; }
   s.tcp_seq = u32(d, o + 4);
-  if (avail < 12) { bad(s, 'truncated-tcp'); return; }
-  s.tcp_ack = u32(d, o + 8);
-  if (avail < 14) { bad(s, 'truncated-tcp'); return; }
+  if (avail < 13) { bad(s, 'truncated-tcp'); return; }
   const hl = (d[o + 12] >> 4) << 2;
   s.tcp_hdr_len = hl;
+  // A data offset below 20 means the header is garbage: keep only ports/seq, as tshark does.
+  if (hl < 20) { bad(s, 'bad-tcp-offset'); return; }
+  s.tcp_ack = u32(d, o + 8);
+  if (avail < 14) { bad(s, 'truncated-tcp'); return; }
   s.tcp_flags = ((d[o + 12] & 1) << 8) | d[o + 13];
   if (avail < 16) { bad(s, 'truncated-tcp'); return; }
   s.tcp_window = u16(d, o + 14);
-  if (hl < 20) { bad(s, 'bad-tcp-offset'); return; }
   if (hl > payLen) { bad(s, 'bad-tcp-offset'); return; }
   s.l4_payload_len = payLen - hl;
   if (avail < 20) { bad(s, 'truncated-tcp'); return; }

@@ -54,7 +54,14 @@ export function etherType(d: Buffer, o: number, end: number, type: number, s: Pa
       continue;
     }
     if (type === 0x8847 || type === 0x8848) { mpls(d, o, end, s); return; }
-    if (type === 0x0806) { s.eth_type = type; arp(d, o, end, s); return; }
+    if (type === 0x0806 || type === 0x8035) { s.eth_type = type; arp(d, o, end, s); return; } // ARP, RARP
+    if (type === 0x8909) {
+      // Cisco MetaData (SGT tag): version, length, option, SGT, then the real EtherType.
+      if (end - o < 8) { bad(s, 'truncated-cmd'); return; }
+      type = u16(d, o + 6);
+      o += 8;
+      continue;
+    }
     if (type <= 1500) {
       // 802.3 length field: only LLC/SNAP with the zero OUI carries an EtherType further on.
       if (end - o < 3) { bad(s, 'truncated-llc'); return; }
@@ -106,18 +113,15 @@ function arp(d: Buffer, o: number, end: number, s: PacketSummary): void {
 /** Linux cooked capture v1: 16-byte header, link-layer address of the sender, protocol last. */
 function sll(d: Buffer, end: number, s: PacketSummary): void {
   if (end < 16) { bad(s, 'truncated-sll'); return; }
-  const hatype = u16(d, 2);
-  const halen = u16(d, 4);
-  if (hatype === 1 && halen === 6) s.src_mac = mac(d, 6);
+  // A 6-byte link-layer address is a MAC (Ethernet, or all-zero on loopback), as tshark shows it.
+  if (u16(d, 4) === 6) s.src_mac = mac(d, 6);
   cookedProto(d, 16, end, u16(d, 14), s);
 }
 
 /** Linux cooked capture v2: 20-byte header, protocol first. */
 function sll2(d: Buffer, end: number, s: PacketSummary): void {
   if (end < 20) { bad(s, 'truncated-sll2'); return; }
-  const hatype = u16(d, 8);
-  const halen = d[11];
-  if (hatype === 1 && halen === 6) s.src_mac = mac(d, 12);
+  if (d[11] === 6) s.src_mac = mac(d, 12);
   cookedProto(d, 20, end, u16(d, 0), s);
 }
 

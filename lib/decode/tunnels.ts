@@ -83,6 +83,13 @@ export function gre(d: Buffer, o: number, end: number, s: PacketSummary): void {
       return;
     case 0x22eb: erspan(d, p, end, s, 'ERSPAN_III', 12); return;
     case 0x880b: ppp(d, p, end, key, s); return;
+    case 0x8909: {
+      // Cisco MetaData inside GRE: EtherType first, then version, length, option, SGT (8 bytes).
+      if (end - p < 9) { bad(s, 'truncated-cmd'); return; }
+      const t = u16(d, p);
+      if ((t === 0x0800 || t === 0x86dd || t === 0x6558) && enter(s, 'GRE', key)) inner(d, p + 8, end, t, s);
+      return;
+    }
     default: return;
   }
 }
