@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, parseConfig } from '.';
+import { TaplineError } from '../errors';
+
+function tmpYaml(text: string): string {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-cfg-')), 'tapline.yaml');
+  fs.writeFileSync(f, text);
+  return f;
+}
+
+describe('configuration', () => {
+  it('an empty configuration means everything embedded with defaults', () => {
+    const c = parseConfig({});
+    assert.deepEqual(c.kafka.brokers, []);
+    assert.equal(c.timescale.url, null);
+    assert.equal(c.topics.packets, 'tapline.packets.v1');
+    assert.equal(c.stages.aggregate.windowMs, 10_000);
+  });
+
+  it('reads YAML and lets the environment override it', () => {
+    const f = tmpYaml('kafka:\n  brokers: ["k1:9092"]\n  partitions: 8\nstages:\n  aggregate:\n    windowMs: 60000\n');
+    const c = loadConfig(f, { TAPLINE_PG_URL: 'postgres://u@db:5432/tsdb', TAPLINE__kafka__partitions: '12' });
+    assert.deepEqual(c.kafka.brokers, ['k1:9092']);
+    assert.equal(c.kafka.partitions, 12);
+    assert.equal(c.timescale.url, 'postgres://u@db:5432/tsdb');
+    assert.equal(c.stages.aggregate.windowMs, 60000);
+    const c2 = loadConfig(f, { TAPLINE_KAFKA_BROKERS: 'a:1, b:2' });
+    assert.deepEqual(c2.kafka.brokers, ['a:1', 'b:2']);
+  });
+
+  it('names the wrong key or value in a clear CONFIG_INVALID error', () => {
+    const bad = (yaml: string, re: RegExp) => assert.throws(() => loadConfig(tmpYaml(yaml), {}),
+      (e: unknown) => e instanceof TaplineError && e.code === 'CONFIG_INVALID' && re.test(e.message));
+    bad('kafka:\n  brokerz: []\n', /Unrecognized key.*brokerz/);
+    bad('kafka:\n  partitions: 0\n', /kafka\.partitions/);
+    bad('timescale:\n  url: mysql://x\n', /timescale\.url/);
+    bad('kafka: [1, 2\n', /not valid YAML/);
+    bad('- just\n- a list\n', /mapping/);
+    assert.throws(() => loadConfig('/nonexistent/tapline.yaml', {}), /cannot read/);
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AvroCodec, SCHEMA_DIR, rabinFingerprint, schemaJson } from '.';
+import { emptyPacketSummary, type PacketSummary } from './types';
+import { TaplineError } from '../lib/errors';
+
+describe('Avro schemas', () => {
+  it('every .avsc parses and carries a versioned name', () => {
+    const files = fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.avsc'));
+    assert.ok(files.length >= 2);
+    for (const f of files) {
+      assert.match(f, /\.v\d+\.avsc$/);
+      assert.doesNotThrow(() => new AvroCodec(f.replace(/\.avsc$/, '')), f);
+    }
+  });
+
+  it('the TypeScript PacketSummary has exactly the schema\'s fields (no drift)', () => {
+    const fields = (schemaJson('packet-summary.v1') as { fields: { name: string }[] }).fields.map((f) => f.name).sort();
+    assert.deepEqual(Object.keys(emptyPacketSummary()).sort(), fields);
+  });
+
+  it('round-trips nanosecond timestamps beyond 2^53 exactly (BigInt longs)', () => {
+    const codec = new AvroCodec<PacketSummary>('packet-summary.v1');
+    const p: PacketSummary = { ...emptyPacketSummary(), ts_ns: 1_700_000_000_123_456_789n, tcp_seq: 4_294_967_295, src_ip: '10.0.0.1', vlan_ids: [10, 20], payload_prefix: Buffer.from('GET /') };
+    const back = codec.decode(codec.encode(p));
+    assert.equal(back.ts_ns, 1_700_000_000_123_456_789n);
+    assert.equal(back.tcp_seq, 4_294_967_295n);
+    assert.deepEqual(back.vlan_ids, [10, 20]);
+    assert.equal(back.payload_prefix?.toString(), 'GET /');
+  });
+
+  it('computes the CRC-64-AVRO fingerprint of the specification\'s example', () => {
+    // The Avro spec's reference: fingerprint64 of the canonical form "int" is 0x7275d51a3f395c8f.
+    assert.equal(rabinFingerprint('"int"'), 0x7275d51a3f395c8fn);
+  });
+
+  it('frames records with the single-object header and rejects foreign or corrupt messages', () => {
+    const packets = new AvroCodec<PacketSummary>('packet-summary.v1');
+    const flows = new AvroCodec('flow-window.v1');
+    const buf = packets.encode({ ...emptyPacketSummary(), ts_ns: 1n });
+    assert.deepEqual([...buf.subarray(0, 2)], [0xc3, 0x01]);
+    assert.throws(() => flows.decode(buf), (e: unknown) => e instanceof TaplineError && e.code === 'AVRO_DECODE' && /fingerprint/.test(e.message));
+    assert.throws(() => packets.decode(Buffer.from('{"json":true}')), (e: unknown) => e instanceof TaplineError && e.code === 'AVRO_DECODE');
+    assert.throws(() => packets.decode(buf.subarray(0, 14)), (e: unknown) => e instanceof TaplineError && /corrupt/.test(e.message));
+    assert.throws(() => packets.encode({ ...emptyPacketSummary(), ts_ns: 'soon' } as unknown as PacketSummary), (e: unknown) => e instanceof TaplineError && e.code === 'AVRO_ENCODE');
+  });
+
+  it('keeps schema files and codec names in one folder', () => {
+    assert.ok(fs.existsSync(path.join(SCHEMA_DIR, 'flow-window.v1.avsc')));
+  });
+});

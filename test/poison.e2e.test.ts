@@ -1,0 +1,98 @@
+/**
+ * Bad input on real services: undecodable messages on the stage's and the sink's input topics
+ * are dead-lettered with their reason and counted, and the good records around them go through.
+ * A row the database refuses is isolated and dead-lettered while the rest of its batch lands.
+ */
+import assert from 'node:assert/strict';
+import { testConfig, testServices } from './support/services';
+import { AvroCodec } from '../schemas';
+import { emptyPacketSummary, type FlowWindow, type PacketSummary } from '../schemas/types';
+import { StageRunner } from '../pipelines/runtime/kafka-runner';
+import { aggregateStage } from '../pipelines/stages/aggregate';
+import { TimescaleSink, migrateSinkSchema } from '../pipelines/sinks/timescale';
+import { RowWriter } from '../pipelines/sinks/timescale/writer';
+import { FLOW_COLUMNS, FLOW_CONFLICT_KEY, flowRow } from '../pipelines/sinks/timescale/rows';
+import type { InMessage } from '../lib/kafka';
+
+const RUN = `poison-${process.pid}-${Date.now()}`;
+
+async function readAll(kafka: import('../lib/kafka').KafkaClient, topic: string, expected: number): Promise<InMessage[]> {
+  const got: InMessage[] = [];
+  const c = kafka.consumer(`${RUN}-reader-${topic}`);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${got.length}/${expected} messages on ${topic}`)), 30_000);
+    c.run([topic], async (b) => {
+      got.push(...b.messages);
+      if (got.length >= expected) { clearTimeout(timer); resolve(); }
+    }).catch(reject);
+  });
+  await c.close();
+  return got;
+}
+
+describe('poison input is dead-lettered, not fatal @integration', function () {
+  this.timeout(120_000);
+  const topics = { packets: `${RUN}.packets.v1`, flows: `${RUN}.flows.v1`, late: `${RUN}.late.v1`, dlq: `${RUN}.deadletter.v1` };
+
+  it('stage and sink dead-letter undecodable messages with the reason and keep going', async () => {
+    const s = await testServices();
+    await s.kafka.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 1 })));
+    const packets = new AvroCodec<PacketSummary>('packet-summary.v1');
+    const p = (ts: bigint): PacketSummary => ({ ...emptyPacketSummary(), ts_ns: ts, observation_point: RUN, ip_version: 4,
+      src_ip: '10.9.0.1', dst_ip: '10.9.0.2', src_port: 1000, dst_port: 80, ip_proto: 6, wire_len: 100, cap_len: 100 });
+    const prod = s.kafka.producer();
+    await prod.send(topics.packets, [
+      { key: 'x', value: packets.encode(p(1_000_000_000_000n)) },
+      { key: 'x', value: Buffer.from('this is not avro') },
+      { key: 'x', value: new AvroCodec('flow-window.v1').encode({ window_start_ns: 0n, window_end_ns: 0n, flow_key: 'k', ip_proto: 6,
+        addr_a: '1.1.1.1', port_a: 1, addr_b: '2.2.2.2', port_b: 2, packets_ab: 0n, bytes_ab: 0n, packets_ba: 0n, bytes_ba: 0n,
+        first_seen_ns: 0n, last_seen_ns: 0n, observation_point: 'wrong schema' }) },
+      { key: 'x', value: packets.encode(p(1_000_500_000_000n)) },
+    ]);
+    const stage = new StageRunner(aggregateStage({ inputTopic: topics.packets, outputTopic: topics.flows, lateTopic: topics.late }),
+      { kafka: s.kafka, deadLetterTopic: topics.dlq, groupId: `${RUN}-stage`, bounded: true });
+    await stage.start(); await stage.done(); await stage.close();
+    assert.equal(stage.metrics.errorsByCode.get('AVRO_DECODE'), 2);
+    assert.equal(stage.metrics.totals.sent, 1, 'one flow window from the two good packets');
+
+    await prod.send(topics.flows, [{ key: 'junk', value: Buffer.from([0xc3, 0x01, 1, 2, 3]) }]);
+    const sink = new TimescaleSink({ topic: topics.flows, deadLetterTopic: topics.dlq, groupId: `${RUN}-sink`, batchSize: 100 },
+      { kafka: s.kafka, pool: s.pool, bounded: true });
+    await sink.start(); await sink.done(); await sink.close();
+    assert.equal(sink.metrics.totals.sent, 1);
+    assert.equal(sink.metrics.totals.dropped, 1);
+    await prod.close();
+
+    const dlq = await readAll(s.kafka, topics.dlq, 3);
+    assert.equal(dlq.length, 3);
+    const reasons = dlq.map((m) => `${m.headers['tapline.stage']}:${m.headers['tapline.code']}:${m.headers['tapline.reason']}`);
+    assert.ok(reasons.some((r) => /^aggregate:AVRO_DECODE:not an Avro single-object message/.test(r)), reasons.join('\n'));
+    assert.ok(reasons.some((r) => /^aggregate:AVRO_DECODE:schema fingerprint/.test(r)), reasons.join('\n'));
+    assert.ok(reasons.some((r) => /^sink-timescale:AVRO_DECODE:/.test(r)), reasons.join('\n'));
+    assert.equal(dlq.find((m) => /not an Avro/.test(m.headers['tapline.reason']))?.value?.toString(), 'this is not avro', 'the original bytes are kept');
+    const rows = await s.pool.query('SELECT packets_ab + packets_ba AS n FROM flow_windows WHERE observation_point = $1', [RUN]);
+    assert.deepEqual(rows.rows.map((r) => Number(r.n)), [2]);
+  });
+
+  it('isolates the rows the database refuses and writes the rest of the batch', async () => {
+    const s = await testServices();
+    await migrateSinkSchema(s.pool);
+    const w = (port: number, addr = '10.8.0.1'): FlowWindow => ({ window_start_ns: 1_600_000_000_000_000_000n, window_end_ns: 1_600_000_010_000_000_000n,
+      flow_key: `${RUN}|${port}`, ip_proto: 6, addr_a: addr, port_a: port, addr_b: '10.8.0.2', port_b: 80,
+      packets_ab: 1n, bytes_ab: 60n, packets_ba: 0n, bytes_ba: 0n, first_seen_ns: 1_600_000_000_000_000_000n, last_seen_ns: 1_600_000_000_000_000_000n,
+      observation_point: `${RUN}-rows` });
+    const writer = new RowWriter<FlowWindow>(s.pool, { table: 'flow_windows', columns: FLOW_COLUMNS, conflictKey: FLOW_CONFLICT_KEY, chunkSize: 10 }, flowRow);
+    const rejected = await writer.write([w(1), w(2, 'not-an-address'), w(3)]);
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0].item.port_a, 2);
+    assert.equal(rejected[0].sqlState, '22P02');
+    assert.match(rejected[0].error, /inet/);
+    const r = await s.pool.query('SELECT port_a FROM flow_windows WHERE observation_point = $1 ORDER BY port_a', [`${RUN}-rows`]);
+    assert.deepEqual(r.rows.map((x) => x.port_a), [1, 3]);
+  });
+
+  it('uses the test configuration\'s own ports', () => {
+    const cfg = testConfig();
+    assert.notEqual(cfg.kafka.embeddedPort, 19092);
+  });
+});
