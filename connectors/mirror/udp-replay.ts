@@ -1,0 +1,63 @@
+/**
+ * Test support: the UDP payloads of the datagrams in a capture file, and a sender that replays
+ * them as real datagrams. Used by the mirror and sflow tests (corpus replay).
+ */
+import dgram from 'node:dgram';
+import { readCapture } from '../../lib/pcap';
+
+export interface CapturedDatagram { srcIp: string; dstPort: number; payload: Buffer; frame: number }
+
+/** UDP payloads of IPv4/IPv6 (optionally VLAN-tagged) Ethernet frames; other frames are skipped. */
+export async function udpPayloads(file: string, dstPort?: number): Promise<CapturedDatagram[]> {
+  const out: CapturedDatagram[] = [];
+  let frame = 0;
+  for await (const rec of readCapture(file)) {
+    frame++;
+    const d = Buffer.from(rec.data);
+    let o = 12;
+    let type = d.readUInt16BE(o);
+    while (type === 0x8100 || type === 0x88a8) { o += 4; type = d.readUInt16BE(o); }
+    o += 2;
+    let proto: number; let src: string; let l4: number; let end: number;
+    if (type === 0x0800) {
+      if ((d.readUInt16BE(o + 6) & 0x3fff) !== 0) continue; // fragments
+      proto = d[o + 9];
+      src = [...d.subarray(o + 12, o + 16)].join('.');
+      l4 = o + (d[o] & 0x0f) * 4;
+      end = o + d.readUInt16BE(o + 2);
+    } else if (type === 0x86dd) {
+      proto = d[o + 6];
+      src = d.subarray(o + 8, o + 24).toString('hex').replace(/(.{4})(?!$)/g, '$1:');
+      l4 = o + 40;
+      end = l4 + d.readUInt16BE(o + 4);
+    } else continue;
+    if (proto !== 17) continue;
+    const port = d.readUInt16BE(l4 + 2);
+    if (dstPort !== undefined && port !== dstPort) continue;
+    out.push({ srcIp: src, dstPort: port, payload: d.subarray(l4 + 8, Math.min(end, d.length)), frame });
+  }
+  return out;
+}
+
+/** Sends each payload as one datagram to host:port, pausing every `burst` datagrams so loopback never overflows. */
+export async function sendDatagrams(payloads: Buffer[], host: string, port: number, burst = 64): Promise<void> {
+  const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  try {
+    for (let i = 0; i < payloads.length; i++) {
+      await new Promise<void>((resolve, reject) => sock.send(payloads[i], port, host, (e) => (e ? reject(e) : resolve())));
+      if ((i + 1) % burst === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    sock.close();
+  }
+}
+
+/** Polls until cond() holds or timeoutMs passes. */
+export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
