@@ -1,0 +1,82 @@
+/**
+ * The pipeline's long-running parts as commands, one process each (what docker-compose runs):
+ *   tapline capture <type> [--set key=value ...]   a capture connector
+ *   tapline stage <name>                            a stream stage (run N of them to scale)
+ *   tapline sink timescale                          the TimescaleDB sink
+ *   tapline topics                                  create the pipeline's topics
+ */
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { configFrom, withServiceOptions } from '../options';
+import { ensurePipelineTopics, startServices } from '../services';
+import { runUntilSignal } from '../run-until-signal';
+import { createConnector, connectorRegistry } from '../../connectors/registry';
+import { StageRunner } from '../../pipelines/runtime/kafka-runner';
+import { stageFactory, STAGES } from '../../pipelines/registry';
+import { TimescaleSink } from '../../pipelines/sinks/timescale';
+import { TaplineError } from '../../lib/errors';
+
+function collectSet(v: string, prev: Record<string, unknown>): Record<string, unknown> {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new TaplineError('CONFIG_INVALID', 'cli', `--set expects key=value, got "${v}"`);
+  return { ...prev, [v.slice(0, i)]: YAML.parse(v.slice(i + 1)) };
+}
+
+export function register(program: Command): void {
+  withServiceOptions(program.command('capture <type>'))
+    .description(`run a capture connector (types: ${[...connectorRegistry().keys()].join(', ')})`)
+    .option('--set <key=value>', 'connector setting (repeatable), e.g. --set path=demo/bro-org-http.pcap', collectSet, {})
+    .action(async (type: string, opts: { set: Record<string, unknown> }, cmd: Command) => {
+      const cfg = configFrom(cmd);
+      const s = await startServices(cfg);
+      await ensurePipelineTopics(cfg, s.kafka);
+      const connector = createConnector(type, { topic: cfg.topics.packets, ...opts.set }, s.kafka);
+      await connector.start();
+      await runUntilSignal(cfg, `capture ${type}`, connector.done(), async () => {
+        await connector.close();
+        await s.closeClients();
+      });
+      const summary = await connector.done().catch((e: Error) => { throw e; });
+      process.stdout.write(`${JSON.stringify({ ...summary, firstTsNs: String(summary.firstTsNs), lastTsNs: String(summary.lastTsNs) })}\n`);
+    });
+
+  withServiceOptions(program.command('stage <name>'))
+    .description(`run one worker of a stream stage (stages: ${Object.keys(STAGES).join(', ')}); start more to scale out`)
+    .option('--bounded', 'stop after the records that exist now (replays)', false)
+    .action(async (name: string, opts: { bounded: boolean }, cmd: Command) => {
+      const cfg = configFrom(cmd);
+      const def = stageFactory(name)({
+        inputTopic: cfg.topics.packets, outputTopic: cfg.topics.flows, lateTopic: cfg.topics.late,
+        ...(cfg.stages as Record<string, Record<string, unknown>>)[name],
+      });
+      const s = await startServices(cfg);
+      await ensurePipelineTopics(cfg, s.kafka);
+      const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded });
+      await runner.start();
+      await runUntilSignal(cfg, `stage ${name}`, runner.done(), async () => { await runner.close(); await s.closeClients(); });
+    });
+
+  withServiceOptions(program.command('sink <kind>'))
+    .description('run a sink (kinds: timescale)')
+    .option('--bounded', 'stop after the records that exist now', false)
+    .action(async (kind: string, opts: { bounded: boolean }, cmd: Command) => {
+      if (kind !== 'timescale') throw new TaplineError('CONFIG_INVALID', 'cli', `unknown sink "${kind}" (kinds: timescale)`);
+      const cfg = configFrom(cmd);
+      const s = await startServices(cfg);
+      await ensurePipelineTopics(cfg, s.kafka);
+      const sink = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize },
+        { kafka: s.kafka, pool: s.pool, bounded: opts.bounded });
+      await sink.start();
+      await runUntilSignal(cfg, 'sink timescale', sink.done(), async () => { await sink.close(); await s.closeClients(); });
+    });
+
+  withServiceOptions(program.command('topics'))
+    .description('create the pipeline\'s Kafka topics (missing ones only)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const cfg = configFrom(cmd);
+      const s = await startServices(cfg);
+      await ensurePipelineTopics(cfg, s.kafka);
+      await s.closeClients();
+      process.stdout.write(`topics ready on ${s.brokers.join(',')}: ${Object.values(cfg.topics).join(', ')}\n`);
+    });
+}
