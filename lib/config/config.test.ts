@@ -42,3 +42,12 @@ describe('configuration', () => {
     assert.throws(() => loadConfig('/nonexistent/tapline.yaml', {}), /cannot read/);
   });
 });
+
+describe('tapline.example.yaml', () => {
+  it('is valid and documents exactly the defaults', () => {
+    const example = loadConfig(path.join(__dirname, '..', '..', 'tapline.example.yaml'), {});
+    const defaults = parseConfig({});
+    defaults.stateDir = example.stateDir; // resolved to an absolute path on load
+    assert.deepEqual(example, defaults);
+  });
+});
