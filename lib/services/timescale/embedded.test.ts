@@ -141,7 +141,7 @@ describe('embedded TimescaleDB behaviour (docs/timescaledb-embedded.md) @integra
     );
   });
   after(async () => {
-    await pool?.end();
+    await pool?.end().catch(() => undefined);
     await ts.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
@@ -181,6 +181,58 @@ describe('embedded TimescaleDB behaviour (docs/timescaledb-embedded.md) @integra
     assert.ok((await chunks()) < before, 'run_job dropped the old chunks');
     const [{ n }] = await q("SELECT count(*)::int AS n FROM drop_chunks('m', older_than => INTERVAL '4 days')");
     assert.ok(n >= 1);
+  });
+
+  it('two connections: B waits while A is in a transaction, and each gets its own bytes', async () => {
+    const a = new pg.Client({ connectionString: ts.url });
+    const b = new pg.Client({ connectionString: ts.url });
+    await a.connect();
+    await b.connect();
+    try {
+      await a.query('BEGIN');
+      await a.query("INSERT INTO m VALUES ('2026-02-01T00:00:00Z', 'vmTx', 1)");
+      let bDone = false;
+      const bq = b.query("SELECT count(*)::int AS n FROM m WHERE vm = 'vmTx'").finally(() => (bDone = true));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(bDone, false, 'B is queued behind the open transaction');
+      // Before the copy in server-main's guardProtocol, A got B's rows here and then hung.
+      assert.equal((await a.query('ROLLBACK')).command, 'ROLLBACK');
+      assert.deepEqual((await bq).rows, [{ n: 0 }]);
+      assert.deepEqual((await a.query('SELECT 1 AS x')).rows, [{ x: 1 }]);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
+  it('COPY FROM STDIN aborts the WASM backend: the server exits and a restart keeps committed rows', async () => {
+    const { pid } = await ts.status();
+    const before = await q('SELECT count(*)::int AS n, sum(bytes)::bigint AS s FROM m');
+    const c = new pg.Client({ connectionString: ts.url });
+    c.on('error', () => undefined);
+    await c.connect();
+    // pg has no COPY helper; this is the Submittable shape pg-copy-streams uses.
+    const copy = new Promise<void>((resolve, reject) => {
+      (c as unknown as { query: (q: object) => void }).query({
+        submit: (con: { query: (t: string) => void }) => con.query('COPY m FROM STDIN'),
+        handleCopyInResponse: (con: { sendCopyFromChunk: (b: Buffer) => void; endCopyFrom: () => void }) => {
+          con.sendCopyFromChunk(Buffer.from('2026-03-01T00:00:00Z\tvmCopy\t1\n'));
+          con.endCopyFrom();
+        },
+        handleError: (e: Error) => reject(e),
+        handleReadyForQuery: () => resolve(),
+        handleCommandComplete: () => undefined,
+      });
+    });
+    await assert.rejects(copy, /Connection terminated/);
+    await c.end().catch(() => undefined);
+    for (let i = 0; i < 40 && (await ts.status()).running; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await ts.status()).running, false, `server ${pid} exited`);
+    assert.match(fs.readFileSync(ts.logFile, 'utf8'), /FATAL: PGlite aborted .*COPY m FROM STDIN/);
+    await pool.end();
+    assert.equal((await ts.start()).started, true);
+    pool = createPool(ts.url, { embedded: true });
+    assert.deepEqual(await q('SELECT count(*)::int AS n, sum(bytes)::bigint AS s FROM m'), before);
   });
 
   it('one session: SET on one connection is seen by another, pg_stat_activity is empty', async () => {

@@ -81,7 +81,7 @@ export class EmbeddedTimescale {
       await this.waitReady(() => this.isOurs(pid), pid);
       return { url: this.url, started: false };
     }
-    if (await portInUse(this.host, this.port)) {
+    if (await portBusyFor(this.host, this.port, 3000)) {
       throw new TaplineError(
         'DB_START_FAILED',
         'db',
@@ -147,6 +147,9 @@ export class EmbeddedTimescale {
       }
       while (this.isOurs(pid)) await sleep(50);
     }
+    // The cmdline empties when the process releases its memory, a moment before the kernel
+    // closes its sockets; wait for the port too, so that stop() + start() never finds it taken.
+    await portBusyFor(this.host, this.port, 5000);
     fs.rmSync(this.pidFile, { force: true });
     return { stopped: true };
   }
@@ -231,6 +234,16 @@ async function probeExtension(url: string): Promise<string | null> {
     return r.rows[0]?.extversion ?? null;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** Whether host:port stays taken for `ms` (a server that is just exiting frees it sooner). */
+async function portBusyFor(host: string, port: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (!(await portInUse(host, port))) return false;
+    if (Date.now() >= deadline) return true;
+    await sleep(100);
   }
 }
 

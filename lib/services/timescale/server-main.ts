@@ -82,7 +82,7 @@ async function main(): Promise<void> {
 
   // maxConnections > 1 lets a CLI command and the pipeline both connect; their statements are
   // still serialized on the single PGlite session (see docs/timescaledb-embedded.md).
-  watchForAbort(db);
+  guardProtocol(db);
   // TAPLINE_TS_DEBUG=1 makes the socket server trace every protocol message to stdout, which
   // the parent points at the log file: the only way to see why a client connection was dropped.
   const debug = process.env.TAPLINE_TS_DEBUG === '1';
@@ -93,17 +93,24 @@ async function main(): Promise<void> {
 }
 
 /**
- * Some statements abort the WASM Postgres instead of raising an SQL error (seen: any
- * `COPY ... FROM STDIN` sent over the socket). After a WebAssembly.RuntimeError the PGlite
- * instance is dead: every later connection is dropped while the process stays up and looks
- * healthy. Exiting is the honest answer: the pid goes away, `status` says "not running", and the
- * next start recovers the data dir from the WAL like after a Postgres crash.
+ * Two fixes around PGlite.execProtocolRaw, the one call pglite-socket makes per message:
+ *
+ * 1. Copy the result. PGlite 0.3.14 returns a view into a buffer that its next call overwrites,
+ *    and pglite-socket runs the next queued message (another connection's) before the socket
+ *    write copies the bytes, so one connection received another's rows and then hung on the
+ *    trailing garbage (reproduced: ROLLBACK on A answered with B's SELECT result). With the copy
+ *    each connection gets its own bytes.
+ * 2. Some statements abort the WASM Postgres instead of raising an SQL error (seen: any
+ *    `COPY ... FROM STDIN` sent over the socket). After a WebAssembly.RuntimeError the PGlite
+ *    instance is dead: every later connection is dropped while the process stays up and looks
+ *    healthy. Exiting is the honest answer: the pid goes away, `status` says "not running", and
+ *    the next start recovers the data dir from the WAL like after a Postgres crash.
  */
-function watchForAbort(pglite: PGlite): void {
+function guardProtocol(pglite: PGlite): void {
   const raw = pglite.execProtocolRaw.bind(pglite);
   pglite.execProtocolRaw = async (...args: Parameters<PGlite['execProtocolRaw']>) => {
     try {
-      return await raw(...args);
+      return (await raw(...args)).slice();
     } catch (e) {
       if (e instanceof Error && e.constructor.name === 'RuntimeError') {
         // (WebAssembly.RuntimeError; the name check keeps us off the DOM lib typings)
