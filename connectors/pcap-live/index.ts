@@ -1,0 +1,13 @@
+/** Connector `pcap-live`: live capture on a device (libpcap via the cap addon) -> PacketSummary records on Kafka. */
+import type { ConnectorRegistration } from '../registry';
+import { PcapLiveConnector, loadCapAddon, openCapDevice, dropPrivileges, anchoredClock, readInterfaceCounters } from './pcap-live';
+import { PcapLiveConfigSchema, type PcapLiveConfig } from './config';
+
+export { PcapLiveConnector, PcapLiveConfigSchema, type PcapLiveConfig, loadCapAddon, openCapDevice, dropPrivileges, anchoredClock, readInterfaceCounters };
+
+export const registration: ConnectorRegistration<PcapLiveConfig> = {
+  type: 'pcap-live',
+  description: 'capture live on a network device (libpcap via the cap addon; drops and counts when Kafka falls behind)',
+  configSchema: PcapLiveConfigSchema,
+  create: (cfg, kafka) => new PcapLiveConnector(cfg, kafka),
+};
