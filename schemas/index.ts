@@ -8,20 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
 import { TaplineError } from '../lib/errors';
-
-/** Avro long <-> JS BigInt. Accepts number or bigint on write so hot paths can pass numbers. */
-const BigIntLong = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
-  toBuffer: (n: bigint | number) => {
-    const buf = Buffer.alloc(8);
-    buf.writeBigInt64LE(typeof n === 'bigint' ? n : BigInt(n));
-    return buf;
-  },
-  fromJSON: (v: unknown) => BigInt(v as string | number),
-  toJSON: (n: bigint) => (n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString()),
-  isValid: (n: unknown) => typeof n === 'bigint' || (typeof n === 'number' && Number.isInteger(n)),
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
-});
+import { BigIntLong } from './bigint-long';
 
 export const SCHEMA_DIR = __dirname;
 
