@@ -15,11 +15,13 @@ export interface PoolOptions {
 }
 
 export function createPool(url: string, opts: PoolOptions): pg.Pool {
-  // The embedded server is ONE PGlite backend session: statements from all socket connections
-  // are run one after another on that same session. Two pooled connections would interleave
-  // their transactions (a BEGIN on one connection and a ROLLBACK on the other act on the same
-  // transaction), so a second connection buys no parallelism and risks corrupting work.
-  // With max 1 the pool itself queues callers, which is the serialization PGlite needs anyway.
+  // The embedded server is ONE PGlite backend session behind a socket multiplexer, so a second
+  // pooled connection buys no parallelism (statements run one at a time) and brings hazards
+  // (docs/timescaledb-embedded.md): while one connection is inside a transaction every other
+  // connection's statements wait for its COMMIT, so two pooled clients that each hold a
+  // transaction and wait on each other hang forever; and session state (SET, temp tables,
+  // prepared statement names, advisory locks) is shared by all connections. With max 1 the pool
+  // queues callers in order, which is the serialization PGlite applies anyway.
   const max = opts.embedded ? 1 : (opts.max ?? 10);
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
   // An idle client whose server goes away emits 'error' on the pool; without a listener that
