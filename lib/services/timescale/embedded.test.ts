@@ -4,6 +4,7 @@
  * when PGlite or the timescaledb build is upgraded.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -56,6 +57,22 @@ describe('EmbeddedTimescale @integration', function () {
     const other = new EmbeddedTimescale({ stateDir, port: PORT });
     assert.equal((await other.start()).started, false);
     assert.equal((await other.status()).pid, pid);
+  });
+
+  it('a second server process on the same data dir refuses to open it (PGlite does not lock it)', async () => {
+    const { pid } = await ts.status();
+    const log = path.join(stateDir, 'second.log');
+    const args = ['-r', require.resolve('tsx/cjs'), path.join(__dirname, 'server-main.ts'), '--data-dir', ts.dataDir, '--port', String(await freePort(PORT + 1)), '--log-file', log];
+    const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { stdio: 'ignore' }).on('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(fs.readFileSync(log, 'utf8'), new RegExp(`in use by server pid ${String(pid)}`));
+  });
+
+  it('concurrent starts on one stateDir spawn one server; the other caller reuses it', async () => {
+    await ts.stop();
+    const [r1, r2] = await Promise.all([ts.start(), new EmbeddedTimescale({ stateDir, port: PORT }).start()]);
+    assert.deepEqual([r1.started, r2.started].sort(), [false, true]);
+    assert.equal(fs.existsSync(path.join(stateDir, 'start.lock')), false);
   });
 
   it('keeps hypertable rows across stop/start (and inserts still work after a restart)', async () => {

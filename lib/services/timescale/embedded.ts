@@ -75,6 +75,48 @@ export class EmbeddedTimescale {
 
   /** Starts the server, or reuses it when our own server for this stateDir already runs. */
   async start(): Promise<{ url: string; started: boolean }> {
+    const release = await this.lockStart();
+    try {
+      return await this.startLocked();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Serializes start() across processes (`<stateDir>/start.lock` holds the starter's pid): two
+   * commands starting at once would otherwise both spawn a server; the second one now waits and
+   * then reuses the first one's. A lock whose pid is gone is stale and taken over.
+   */
+  private async lockStart(): Promise<() => void> {
+    const lock = path.join(this.stateDir, 'start.lock');
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    const deadline = Date.now() + this.startTimeoutMs + 5000;
+    for (;;) {
+      try {
+        fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+        return () => fs.rmSync(lock, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      let holder = 0;
+      try {
+        holder = Number(fs.readFileSync(lock, 'utf8').trim());
+      } catch {
+        continue; // released between our attempt and the read
+      }
+      if (!pidAlive(holder)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new TaplineError('DB_START_FAILED', 'db', `pid ${holder} has been starting the embedded TimescaleDB for too long (${lock})`);
+      }
+      await sleep(100);
+    }
+  }
+
+  private async startLocked(): Promise<{ url: string; started: boolean }> {
     const pid = this.runningPid();
     if (pid !== null) {
       // Ours and alive: wait until it answers (it may itself still be starting up).
@@ -234,6 +276,16 @@ async function probeExtension(url: string): Promise<string | null> {
     return r.rows[0]?.extversion ?? null;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }
 

@@ -65,6 +65,7 @@ async function shutdown(signal: string): Promise<void> {
 async function main(): Promise<void> {
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid port ${String(port)}`);
   fs.mkdirSync(dataDir, { recursive: true });
+  lockDataDir();
   const t0 = Date.now();
   const existing = fs.readdirSync(dataDir).length > 0;
   log(`opening ${existing ? 'existing' : 'new'} data dir ${dataDir}`);
@@ -90,6 +91,40 @@ async function main(): Promise<void> {
   server.addEventListener('error', (ev) => log(`socket server error: ${String((ev as CustomEvent).detail)}`));
   await server.start();
   log(`listening on ${host}:${port} (startup ${Date.now() - t0} ms)`);
+}
+
+/**
+ * PGlite does not lock its data dir (its postmaster.pid says -42): a second process opened the
+ * same dir and served it next to the first, which would corrupt it as soon as both write. So we
+ * hold `<dataDir>.lock` (our pid) while running; a lock whose pid is gone is stale and taken over.
+ */
+const lockFile = `${dataDir}.lock`;
+function lockDataDir(): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
+      process.on('exit', () => {
+        try {
+          if (fs.readFileSync(lockFile, 'utf8').trim() === String(process.pid)) fs.rmSync(lockFile);
+        } catch {
+          /* already gone */
+        }
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number(fs.readFileSync(lockFile, 'utf8').trim());
+    let alive = false;
+    try {
+      alive = Number.isInteger(holder) && holder > 0 && fs.readFileSync(`/proc/${holder}/cmdline`, 'utf8').includes('server-main');
+    } catch {
+      /* no such process */
+    }
+    if (alive) throw new Error(`data dir ${dataDir} is in use by server pid ${holder} (${lockFile})`);
+    fs.rmSync(lockFile, { force: true }); // stale: its server was killed
+  }
+  throw new Error(`could not take ${lockFile}`);
 }
 
 /**
