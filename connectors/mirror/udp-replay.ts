@@ -1,9 +1,14 @@
 /**
  * Test support: the UDP payloads of the datagrams in a capture file, and a sender that replays
- * them as real datagrams. Used by the mirror and sflow tests (corpus replay).
+ * them as real datagrams, and the decoding of packets-topic messages. Used by the mirror and
+ * sflow tests (corpus replay).
  */
 import dgram from 'node:dgram';
+import fs from 'node:fs';
+import path from 'node:path';
 import { readCapture } from '../../lib/pcap';
+import { AvroCodec, SCHEMA_DIR } from '../../schemas';
+import type { PacketSummary } from '../../schemas/types';
 
 export interface CapturedDatagram { srcIp: string; dstPort: number; payload: Buffer; frame: number }
 
@@ -60,4 +65,16 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<bo
     await new Promise((r) => setTimeout(r, 10));
   }
   return true;
+}
+
+/**
+ * The PacketSummary records in one message of a packets topic: a single-object
+ * packet-summary.v1 message, or a packet-batch.v1 message (a batch of them) where that schema
+ * exists, so the tests hold whichever the PacketPublisher writes.
+ */
+export function packetsInMessage(value: Buffer): PacketSummary[] {
+  const single = new AvroCodec<PacketSummary>('packet-summary.v1');
+  if (value.length >= 10 && value.readBigUInt64LE(2) === single.fingerprint) return [single.decode(value)];
+  if (!fs.existsSync(path.join(SCHEMA_DIR, 'packet-batch.v1.avsc'))) return [single.decode(value)]; // throws AVRO_DECODE
+  return new AvroCodec<{ records: PacketSummary[] }>('packet-batch.v1').decode(value).records;
 }

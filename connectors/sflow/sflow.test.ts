@@ -9,7 +9,7 @@ import { AvroCodec } from '../../schemas';
 import { INTERFACE_COUNTERS_SCHEMA, INTERFACE_COUNTERS_TOPIC, type InterfaceCounters } from '../../schemas/interface-counters';
 import type { PacketSummary } from '../../schemas/types';
 import { createConnector } from '../registry';
-import { sendDatagrams, udpPayloads, waitFor } from '../mirror/udp-replay';
+import { packetsInMessage, sendDatagrams, udpPayloads, waitFor } from '../mirror/udp-replay';
 import type { PacketSink } from '../mirror/mirror';
 import { SflowConnector, type CounterSink } from './sflow';
 import { SflowConfigSchema } from './config';
@@ -256,14 +256,13 @@ describe('sflow connector -> Kafka @integration', function () {
     const nCounters = c.stats.countersPublished;
     assert.equal(c.metrics.totals.sent, 1 + nCounters);
 
-    const pc = new AvroCodec<PacketSummary>('packet-summary.v1');
     const cc = new AvroCodec<InterfaceCounters>(INTERFACE_COUNTERS_SCHEMA);
     const packets: PacketSummary[] = [];
     const counters: InterfaceCounters[] = [];
     const consumer = kafka.consumer(`sflow-it-${Date.now()}`);
     await consumer.run([PACKETS, INTERFACE_COUNTERS_TOPIC], async (batch) => {
       for (const m of batch.messages) {
-        if (batch.topic === PACKETS) packets.push(pc.decode(m.value!));
+        if (batch.topic === PACKETS) packets.push(...packetsInMessage(m.value!).filter((p) => p.observation_point.startsWith('sflow:')));
         else counters.push(cc.decode(m.value!));
       }
     });
