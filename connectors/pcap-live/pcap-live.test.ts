@@ -4,7 +4,8 @@
  * The second suite (@lab) is the live proof: the lab's virtual switch, real Kafka, tcpdump + tshark.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,6 +66,7 @@ class SlowProducer {
   constructor(public delayMs: number | 'manual') {}
   async connect(): Promise<void> {}
   async close(): Promise<void> {}
+  async partitionCount(): Promise<number> { return 1; }
   async send(topic: string, messages: OutMessage[]): Promise<void> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -88,7 +90,24 @@ function config(over: Partial<PcapLiveConfig> = {}): PcapLiveConfig {
   return PcapLiveConfigSchema.parse({ interface: 'fake0', topic: 'test.packets', healthTopic: 'test.health', ...over });
 }
 
-const packets = new AvroCodec<PacketSummary>('packet-summary.v1');
+const packetCodec = new AvroCodec<PacketSummary>('packet-summary.v1');
+let batchCodec: AvroCodec<{ records: PacketSummary[] }> | null = null;
+
+/** Packet-topic messages: one PacketSummary each, or several in one PacketBatch (packet-batch.v1). */
+function decodePackets(values: (Buffer | null)[]): PacketSummary[] {
+  const out: PacketSummary[] = [];
+  for (const v of values) {
+    try {
+      out.push(packetCodec.decode(v!));
+      continue;
+    } catch (e) {
+      if (!(e instanceof TaplineError) || !/fingerprint/.test(e.message)) throw e;
+    }
+    batchCodec ??= new AvroCodec<{ records: PacketSummary[] }>('packet-batch.v1');
+    out.push(...batchCodec.decode(v!).records);
+  }
+  return out;
+}
 const health = new AvroCodec<CaptureHealth>(CAPTURE_HEALTH_SCHEMA);
 
 describe('pcap-live connector (fake device, fake slow Kafka)', () => {
@@ -119,7 +138,7 @@ describe('pcap-live connector (fake device, fake slow Kafka)', () => {
     for (let i = 0; i < 50; i++) cap.emit(10_000 + i, 100);
     await c.close();
     assert.equal(cap.closed, true);
-    const got = (prod.sent.get('test.packets') ?? []).map((m) => packets.decode(m.value!));
+    const got = decodePackets((prod.sent.get('test.packets') ?? []).map((m) => m.value));
     assert.equal(got.length, 50);
     assert.deepEqual(got.map((p) => p.src_port), Array.from({ length: 50 }, (_, i) => 10_000 + i));
     for (const p of got) {
@@ -161,7 +180,7 @@ describe('pcap-live connector (fake device, fake slow Kafka)', () => {
     // Kafka recovers: what was kept is published, nothing more is lost.
     prod.release();
     await c.close();
-    const published = prod.sent.get('test.packets') ?? [];
+    const published = decodePackets((prod.sent.get('test.packets') ?? []).map((m) => m.value));
     assert.equal(published.length, 110);
     assert.equal(c.stats().published, 110);
     assert.equal(c.stats().published + c.stats().dropped, c.stats().seen, 'seen = published + dropped');
@@ -243,6 +262,12 @@ const KAFKA_PORT = 39092;
 
 function lab(script: string, ...args: string[]): string {
   return execFileSync('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
+/** Without blocking the event loop, which must keep draining the capture meanwhile. */
+async function labAsync(script: string, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return stdout;
 }
 
 function labMissing(): string | null {
@@ -345,7 +370,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     ];
     const made: { client: string; server: string; bytes: number; sameHost: boolean }[] = [];
     for (const d of downloads) {
-      const line = lab('traffic.sh', 'http', d.from, d.to, String(d.bytes)).trim();
+      const line = (await labAsync('traffic.sh', 'http', d.from, d.to, String(d.bytes))).trim();
       const m = /^http (\S+):(\d+) -> (\S+):80 code=200 bytes=(\d+)$/.exec(line);
       assert.ok(m, line);
       made.push({ client: `${m[1]}|${m[2]}`, server: `${m[3]}|80`, bytes: d.bytes, sameHost: d.to !== 'vm3' });
@@ -360,9 +385,8 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     assert.equal(st.published, st.seen);
 
     // Read everything back from Kafka.
-    const codec = new AvroCodec<PacketSummary>('packet-summary.v1');
     const msgs = await readTopic(kafka!, topic, `${RUN}-reader`);
-    const ps = msgs.map((m) => codec.decode(m.value!));
+    const ps = decodePackets(msgs.map((m) => m.value));
     assert.equal(ps.length, summary.packets);
 
     // tcpdump saw exactly as many frames, with the same wire bytes.
@@ -425,5 +449,66 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     assert.ok(hs.length >= 2, 'periodic records as well as the final one');
     // eslint-disable-next-line no-console
     console.log(`      live: ${ps.length} frames, ${summary.bytes} bytes, ${ours.size} TCP conversations, equal to tcpdump/tshark`);
+  });
+
+  it('under an iperf3 flood every frame is accounted for: published + pipeline drops = seen, interface - seen = lost in the kernel', async () => {
+    const floodTopic = `${RUN}.flood.v1`;
+    await kafka!.ensureTopics([{ topic: floodTopic, partitions: 3 }]);
+    const conn = new PcapLiveConnector(PcapLiveConfigSchema.parse({
+      interface: 'tl-mon-h1', topic: floodTopic, healthTopic, observationPoint: 'lab:h1:flood', maxQueuedPackets: 20_000, bufferSize: 4 << 20,
+    }), kafka!);
+    await conn.start();
+    const t0 = Date.now();
+    const out = await labAsync('traffic.sh', 'iperf', 'vm1', 'vm2', '3', '-b', '0'); // unlimited, within h1
+    const secs = (Date.now() - t0) / 1000;
+    await sleep(300);
+    await conn.close();
+    const st = conn.stats();
+    const final = conn.healthRecord(true);
+    const iface = Number(final.interface_packets);
+    assert.equal(st.published + st.dropped, st.seen, 'seen = published + dropped');
+    assert.ok(st.seen <= iface, 'the interface counted at least what libpcap delivered');
+    assert.ok(st.seen > 10_000, `a flood: ${st.seen} frames`);
+    const inKafka = decodePackets((await readTopic(kafka!, floodTopic, `${RUN}-flood`)).map((m) => m.value)).length;
+    assert.equal(inKafka, st.published, 'Kafka holds exactly what was counted as published');
+    // eslint-disable-next-line no-console
+    console.log(`      flood (${secs.toFixed(1)} s, iperf3 ${/([\d.]+ [GM]bits\/sec)\s+receiver/.exec(out)?.[1] ?? '?'}): interface ${iface} frames, ` +
+      `libpcap delivered ${st.seen} (${Math.round(st.seen / secs)}/s; ${iface - st.seen} lost before libpcap), published ${st.published}, ` +
+      `dropped by tapline ${st.dropped} ${JSON.stringify(st.droppedByReason)}`);
+  });
+
+  it('as root with user: nobody, drops privileges after opening the device and keeps capturing', async () => {
+    // In a child process: the test runner itself must stay root to take the lab down.
+    const script = `
+      const { PcapLiveConnector } = require('./connectors/pcap-live/pcap-live');
+      const { PcapLiveConfigSchema } = require('./connectors/pcap-live/config');
+      const sent = [];
+      const producer = { connect: async () => {}, close: async () => {}, partitionCount: async () => 1, send: async (t, m) => { if (t === 'p') sent.push(...m); } };
+      const kafka = { producer: () => producer, ensureTopics: async () => {} };
+      (async () => {
+        const c = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-mon-h1', topic: 'p', healthTopic: 'h', user: 'nobody', flushIntervalMs: 20 }), kafka);
+        await c.start();
+        console.log('READY uid=' + process.getuid() + ' gid=' + process.getgid());
+        await new Promise((r) => process.stdin.once('data', r));
+        await c.close();
+        console.log('DONE seen=' + c.stats().seen + ' published=' + c.stats().published);
+        process.exit(0);
+      })().catch((e) => { console.log('FAIL ' + e.message); process.exit(1); });`;
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    for (let i = 0; i < 200 && !/READY|FAIL/.test(out); i++) await sleep(50);
+    assert.match(out, /READY uid=65534 gid=65534/);
+    const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+    const line = (await labAsync('traffic.sh', 'http', 'vm2', 'vm1', '20000')).trim();
+    assert.match(line, /code=200/);
+    await sleep(300);
+    child.stdin!.end('stop\n');
+    await new Promise((r) => child.once('exit', r));
+    const m = /DONE seen=(\d+) published=(\d+)/.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 20, `still capturing as nobody: ${m[1]} frames`);
+    assert.equal(m[2], m[1]);
   });
 });
