@@ -1,33 +1,84 @@
 /**
- * Publishes packet summaries to Kafka: Avro single-object encoding, keyed by the
- * direction-independent flow key (both directions of a connection meet in one partition),
- * sent in batches. add() returns a promise only when a batch had to be sent, so a file
- * source that awaits it is paused by a slow broker (back-pressure, no unbounded buffering).
+ * Publishes packet summaries to Kafka. Each summary goes to the partition its
+ * direction-independent flow key hashes to (Kafka's own murmur2 partitioning), so both
+ * directions of a connection meet in one partition; the summaries of a partition travel
+ * together as one Avro PacketBatch message (see schemas/packet-batch.v1.avsc for why).
+ *
+ * add() returns a promise only when a flush was due, so a file source that awaits it is paused
+ * by a slow broker (back-pressure, no unbounded buffering); a live source checks `backlog`
+ * and drops instead of waiting.
  */
 import { AvroCodec } from '../schemas';
 import type { PacketSummary } from '../schemas/types';
 import { packetFlowKey } from '../lib/flow-key';
-import type { OutMessage, TaplineProducer } from '../lib/kafka';
+import { partitionForKey, type OutMessage, type TaplineProducer } from '../lib/kafka';
 import type { ComponentMetrics } from '../lib/metrics';
 
+/** Kafka's default message.max.bytes is ~1 MiB; stay well below it whatever the payload prefixes. */
+const MAX_MESSAGE_BYTES = 900_000;
+const MAX_RECORDS_PER_MESSAGE = 1000;
+
 export class PacketPublisher {
-  private readonly codec = new AvroCodec<PacketSummary>('packet-summary.v1');
-  private pending: OutMessage[] = [];
+  private readonly codec = new AvroCodec<{ records: PacketSummary[] }>('packet-batch.v1');
+  private pending: PacketSummary[] = [];
+  private keys: string[] = [];
+  private partitions = 0;
+  private inFlight: Promise<void> | null = null;
 
   constructor(private readonly producer: TaplineProducer, private readonly topic: string,
-    private readonly metrics: ComponentMetrics, private readonly batchSize = 2000) {}
+    private readonly metrics: ComponentMetrics, private readonly batchSize = 5000) {}
+
+  /** Summaries accepted but not yet acknowledged by Kafka. */
+  get backlog(): number { return this.pending.length; }
 
   /** Queues one summary; sends when the batch is full. */
   add(p: PacketSummary): Promise<void> | null {
-    this.pending.push({ key: packetFlowKey(p), value: this.codec.encode(p) });
+    this.pending.push(p);
+    this.keys.push(packetFlowKey(p));
     return this.pending.length >= this.batchSize ? this.flush() : null;
   }
 
+  /** Sends everything queued; resolves when Kafka acknowledged it. */
   async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight; // one send at a time keeps per-partition order
     if (this.pending.length === 0) return;
-    const batch = this.pending;
+    const records = this.pending, keys = this.keys;
     this.pending = [];
-    await this.producer.send(this.topic, batch);
-    this.metrics.sent(batch.length);
+    this.keys = [];
+    this.inFlight = this.send(records, keys);
+    try { await this.inFlight; } finally { this.inFlight = null; }
+  }
+
+  private async send(records: PacketSummary[], keys: string[]): Promise<void> {
+    if (this.partitions === 0) this.partitions = await this.producer.partitionCount(this.topic);
+    const byPartition: PacketSummary[][] = Array.from({ length: this.partitions }, () => []);
+    for (let i = 0; i < records.length; i++) byPartition[partitionForKey(keys[i], this.partitions)].push(records[i]);
+    const messages: OutMessage[] = [];
+    byPartition.forEach((batch, partition) => {
+      for (let i = 0; i < batch.length; i += MAX_RECORDS_PER_MESSAGE) this.encodeInto(messages, batch.slice(i, i + MAX_RECORDS_PER_MESSAGE), partition);
+    });
+    // The broker limits a partition's record batch per request (message.max.bytes), not each
+    // message: send in rounds that carry at most one message per partition.
+    const rounds: OutMessage[][] = [];
+    const seen = new Map<number, number>();
+    for (const m of messages) {
+      const r = seen.get(m.partition!) ?? 0;
+      seen.set(m.partition!, r + 1);
+      (rounds[r] ??= []).push(m);
+    }
+    for (const round of rounds) await this.producer.send(this.topic, round);
+    this.metrics.sent(records.length);
+  }
+
+  /** Encodes one batch message, halving it until it fits the broker's message size limit. */
+  private encodeInto(out: OutMessage[], batch: PacketSummary[], partition: number): void {
+    const value = this.codec.encode({ records: batch });
+    if (value.length > MAX_MESSAGE_BYTES && batch.length > 1) {
+      const half = batch.length >> 1;
+      this.encodeInto(out, batch.slice(0, half), partition);
+      this.encodeInto(out, batch.slice(half), partition);
+      return;
+    }
+    out.push({ key: null, partition, value, headers: { 'tapline.count': String(batch.length) } });
   }
 }

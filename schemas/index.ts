@@ -12,7 +12,7 @@ import { BigIntLong } from './bigint-long';
 
 export const SCHEMA_DIR = __dirname;
 
-export type SchemaName = 'packet-summary.v1' | 'flow-window.v1';
+export type SchemaName = 'packet-summary.v1' | 'packet-batch.v1' | 'flow-window.v1';
 
 const cache = new Map<string, avro.Type>();
 
@@ -21,10 +21,18 @@ export function schemaJson(name: string): object {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
+/**
+ * One registry for all schemas, so a schema can refer to a named type of another file
+ * (packet-batch.v1 holds tapline.v1.PacketSummary). Files that others build on load first.
+ */
+const registry: Record<string, avro.Type> = { long: BigIntLong };
+const FOUNDATIONS = ['packet-summary.v1'];
+
 export function avroType(name: SchemaName | string): avro.Type {
   let t = cache.get(name);
   if (!t) {
-    t = avro.Type.forSchema(schemaJson(name) as avro.Schema, { registry: { long: BigIntLong } as never, wrapUnions: false });
+    for (const f of FOUNDATIONS) if (f !== name && !cache.has(f)) avroType(f);
+    t = avro.Type.forSchema(schemaJson(name) as avro.Schema, { registry: registry as never, wrapUnions: false });
     cache.set(name, t);
   }
   return t;
@@ -56,6 +64,7 @@ export class AvroCodec<T = unknown> {
   readonly type: avro.Type;
   readonly fingerprint: bigint;
   private readonly header: Buffer;
+  private scratch: Buffer;
 
   constructor(readonly name: SchemaName | string) {
     this.type = avroType(name);
@@ -65,11 +74,21 @@ export class AvroCodec<T = unknown> {
     this.header[0] = 0xc3;
     this.header[1] = 0x01;
     this.header.writeBigUInt64LE(this.fingerprint, 2);
+    this.scratch = Buffer.alloc(64 * 1024);
+    this.header.copy(this.scratch, 0);
   }
 
   encode(record: T): Buffer {
     try {
-      return Buffer.concat([this.header, this.type.toBuffer(record)]);
+      // Encode into a reusable scratch buffer (avsc's toBuffer starts small and re-encodes
+      // large batches several times while it grows), then copy out exactly the bytes used.
+      let end = this.type.encode(record, this.scratch, 10);
+      if (end < 0) {
+        this.scratch = Buffer.alloc(Math.max(this.scratch.length * 2, this.scratch.length - end));
+        this.header.copy(this.scratch, 0);
+        end = this.type.encode(record, this.scratch, 10);
+      }
+      return Buffer.from(this.scratch.subarray(0, end));
     } catch (e) {
       throw new TaplineError('AVRO_ENCODE', this.name, `cannot encode ${this.name}: ${(e as Error).message}`, { cause: e });
     }

@@ -37,17 +37,16 @@ describe('poison input is dead-lettered, not fatal @integration', function () {
   it('stage and sink dead-letter undecodable messages with the reason and keep going', async () => {
     const s = await testServices();
     await s.kafka.ensureTopics(Object.values(topics).map((topic) => ({ topic, partitions: 1 })));
-    const packets = new AvroCodec<PacketSummary>('packet-summary.v1');
+    const packets = new AvroCodec<{ records: PacketSummary[] }>('packet-batch.v1');
+    const single = new AvroCodec<PacketSummary>('packet-summary.v1');
     const p = (ts: bigint): PacketSummary => ({ ...emptyPacketSummary(), ts_ns: ts, observation_point: RUN, ip_version: 4,
       src_ip: '10.9.0.1', dst_ip: '10.9.0.2', src_port: 1000, dst_port: 80, ip_proto: 6, wire_len: 100, cap_len: 100 });
     const prod = s.kafka.producer();
     await prod.send(topics.packets, [
-      { key: 'x', value: packets.encode(p(1_000_000_000_000n)) },
+      { key: 'x', value: packets.encode({ records: [p(1_000_000_000_000n)] }) },
       { key: 'x', value: Buffer.from('this is not avro') },
-      { key: 'x', value: new AvroCodec('flow-window.v1').encode({ window_start_ns: 0n, window_end_ns: 0n, flow_key: 'k', ip_proto: 6,
-        addr_a: '1.1.1.1', port_a: 1, addr_b: '2.2.2.2', port_b: 2, packets_ab: 0n, bytes_ab: 0n, packets_ba: 0n, bytes_ba: 0n,
-        first_seen_ns: 0n, last_seen_ns: 0n, observation_point: 'wrong schema' }) },
-      { key: 'x', value: packets.encode(p(1_000_500_000_000n)) },
+      { key: 'x', value: single.encode(p(1_000_200_000_000n)) }, // a lone summary where batches are expected
+      { key: 'x', value: packets.encode({ records: [p(1_000_500_000_000n)] }) },
     ]);
     const stage = new StageRunner(aggregateStage({ inputTopic: topics.packets, outputTopic: topics.flows, lateTopic: topics.late }),
       { kafka: s.kafka, deadLetterTopic: topics.dlq, groupId: `${RUN}-stage`, bounded: true });

@@ -17,7 +17,7 @@ export interface KafkaSettings {
 
 export interface TopicSpec { topic: string; partitions: number; compacted?: boolean; retentionMs?: number }
 
-export interface OutMessage { key: string | Buffer | null; value: Buffer | null; headers?: Record<string, string> }
+export interface OutMessage { key: string | Buffer | null; value: Buffer | null; headers?: Record<string, string>; partition?: number }
 
 export interface InMessage {
   offset: bigint;
@@ -37,7 +37,7 @@ function kafkaLogCreator() {
     const fields = { ns: namespace, ...extra };
     // kafkajs logs every error response at ERROR, even the ones it retries (coordinator
     // loading, leader moved): those are warnings for us; real failures surface as exceptions.
-    if (level === logLevel.ERROR && namespace === 'Connection' && message.startsWith('Response ')) log.warn(fields, message);
+    if (level === logLevel.ERROR && namespace === 'Connection' && message.startsWith('Response ')) log.debug(fields, message);
     else if (level === logLevel.ERROR) log.error(fields, message);
     else if (level === logLevel.WARN) log.warn(fields, message);
     else log.debug(fields, message);
@@ -47,6 +47,7 @@ function kafkaLogCreator() {
 export class KafkaClient {
   private readonly kafka: Kafka;
   private adminClient: Admin | null = null;
+  private readonly partitionCounts = new Map<string, number>();
 
   constructor(readonly settings: KafkaSettings) {
     this.kafka = new Kafka({
@@ -113,6 +114,18 @@ export class KafkaClient {
     if (present.length) await admin.deleteTopics({ topics: present });
   }
 
+  /** Number of partitions of a topic (cached: tapline never changes it while running). */
+  async partitionCount(topic: string): Promise<number> {
+    let n = this.partitionCounts.get(topic);
+    if (n === undefined) {
+      const md = await this.withRetry('fetchTopicMetadata', (a) => a.fetchTopicMetadata({ topics: [topic] }));
+      n = md.topics[0]?.partitions.length ?? 0;
+      if (n === 0) throw new TaplineError('KAFKA_UNREACHABLE', 'kafka', `topic ${topic} has no partitions (does it exist?)`);
+      this.partitionCounts.set(topic, n);
+    }
+    return n;
+  }
+
   /** Next offset to be written, per partition. */
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     const offs = await this.withRetry('fetchTopicOffsets', (a) => a.fetchTopicOffsets(topic));
@@ -147,7 +160,7 @@ export class KafkaClient {
       // An idempotent producer keeps retrying instead of dropping: with a file source the
       // sender simply waits (back-pressure); a broker that stays away shows in the logs.
       retry: idempotent ? { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 } : undefined,
-    }), this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None);
+    }), this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, this);
   }
 
   consumer(groupId: string): TaplineConsumer {
@@ -173,7 +186,9 @@ export class KafkaClient {
 
 export class TaplineProducer {
   private connected = false;
-  constructor(private readonly p: Producer, private readonly compression: CompressionTypes) {}
+  constructor(private readonly p: Producer, private readonly compression: CompressionTypes, private readonly client: KafkaClient) {}
+
+  partitionCount(topic: string): Promise<number> { return this.client.partitionCount(topic); }
 
   async connect(): Promise<void> {
     if (!this.connected) { await this.p.connect(); this.connected = true; }

@@ -8,12 +8,12 @@
  * partition has been read up to them, all tasks get END_OF_STREAM (every window closes), the
  * results are produced and committed, and done() resolves.
  */
-import { AvroCodec } from '../../schemas';
 import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
 import { errorMessage, isTaplineError } from '../../lib/errors';
 import type { KafkaClient, InBatch, OffsetCommit, OutMessage, TaplineConsumer, TaplineProducer } from '../../lib/kafka';
 import { Task } from './task';
+import { InputCodec } from './input-codec';
 import { Completion, EndOffsets, prepareBoundedRun, type OffsetRange } from './bounded';
 import { END_OF_STREAM, type StageDefinition } from './types';
 
@@ -32,7 +32,7 @@ export class StageRunner<V> {
   private readonly tasks = new Map<number, Task<V>>();
   private consumer: TaplineConsumer | null = null;
   private producer: TaplineProducer | null = null;
-  private codec: AvroCodec<V> | null = null;
+  private codec: InputCodec<V> | null = null;
   private ends: EndOffsets | null = null;
   private finished = false;
   private closed = false;
@@ -47,7 +47,7 @@ export class StageRunner<V> {
 
   async start(): Promise<void> {
     const { kafka } = this.opts;
-    this.codec = new AvroCodec<V>(this.def.input.schema);
+    this.codec = new InputCodec<V>(this.def);
     this.producer = kafka.producer({ idempotent: true });
     await this.producer.connect();
     if (this.opts.bounded) {
@@ -75,11 +75,10 @@ export class StageRunner<V> {
     for (const m of batch.messages) {
       if (this.ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
       if (this.ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
-      this.metrics.received();
-      let value: V;
+      let values: V[];
       try {
         if (m.value === null) throw new Error('message has no value (tombstone)');
-        value = this.codec!.decode(m.value);
+        values = this.codec!.decode(m.value);
       } catch (e) {
         const code = isTaplineError(e) ? e.code : 'AVRO_DECODE';
         this.metrics.error(code);
@@ -89,10 +88,15 @@ export class StageRunner<V> {
           headers: { 'tapline.reason': errorMessage(e), 'tapline.code': code, 'tapline.stage': this.def.name,
             'tapline.source': `${batch.topic}/${batch.partition}/${m.offset}` },
         });
+        this.metrics.received();
         task.nextOffset = m.offset + 1n;
         continue;
       }
-      task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, value, timestampNs: this.def.timestampOf(value) });
+      this.metrics.received(values.length);
+      const key = m.key?.toString() ?? null;
+      for (const value of values) {
+        task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: this.def.timestampOf(value) });
+      }
     }
     task.punctuate();
     this.metrics.streamTime(task.streamTimeNs);

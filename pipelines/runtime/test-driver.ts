@@ -7,6 +7,7 @@ import { AvroCodec } from '../../schemas';
 import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
 import { Task } from './task';
+import { InputCodec } from './input-codec';
 import { END_OF_STREAM, type StageDefinition } from './types';
 
 export interface DriverOutput<T> { key: string | null; value: T }
@@ -16,11 +17,11 @@ export class TopologyTestDriver<V> {
   private readonly tasks = new Map<number, Task<V>>();
   private readonly outputs = new Map<string, { key: string | null; value: Buffer }[]>();
   private readonly offsets = new Map<number, bigint>();
-  private readonly inputCodec: AvroCodec<V>;
+  private readonly inputCodec: InputCodec<V>;
 
   constructor(readonly def: StageDefinition<V>, private readonly partitions = 1) {
     this.metrics = new ComponentMetrics(`${def.name}-test`);
-    this.inputCodec = new AvroCodec<V>(def.input.schema);
+    this.inputCodec = new InputCodec<V>(def);
   }
 
   private task(partition: number): Task<V> {
@@ -41,11 +42,18 @@ export class TopologyTestDriver<V> {
 
   /** Pipes one record through an Avro round trip (as it would cross Kafka) into its task. */
   pipeInput(key: string | null, value: V, partition = this.partitionOf(key)): void {
-    const decoded = this.inputCodec.decode(this.inputCodec.encode(value));
+    this.pipeMessage(key, [value], partition);
+  }
+
+  /** One input message holding several records (batched inputs); punctuates once after it. */
+  pipeMessage(key: string | null, values: V[], partition = this.partitionOf(key)): void {
+    const decoded = this.inputCodec.decode(this.inputCodec.encode(values));
     const offset = this.offsets.get(partition) ?? 0n;
     this.offsets.set(partition, offset + 1n);
     const task = this.task(partition);
-    task.process({ topic: this.def.input.topic, partition, offset, key, value: decoded, timestampNs: this.def.timestampOf(decoded) });
+    for (const v of decoded) {
+      task.process({ topic: this.def.input.topic, partition, offset, key, value: v, timestampNs: this.def.timestampOf(v) });
+    }
     task.punctuate();
     this.collect(task);
   }

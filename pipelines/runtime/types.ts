@@ -52,7 +52,11 @@ export interface Processor<V> {
 /** Everything the runtime needs to run a stage: its topics, schemas, stores and a factory. */
 export interface StageDefinition<V> {
   name: string;
-  input: { topic: string; schema: string };
+  /**
+   * schema: the record type the processor sees. batchSchema: when messages carry a batch of
+   * them (a record whose only field `records` is an array of `schema`), as the packet topics do.
+   */
+  input: { topic: string; schema: string; batchSchema?: string };
   /** output topic -> schema name */
   outputs: Record<string, string>;
   stores: string[];

@@ -13,7 +13,7 @@ export function aggregateStage(raw: Partial<AggregateConfig> = {}): StageDefinit
   const cfg = AggregateConfigSchema.parse(raw);
   return {
     name: 'aggregate',
-    input: { topic: cfg.inputTopic, schema: 'packet-summary.v1' },
+    input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1' },
     outputs: { [cfg.outputTopic]: 'flow-window.v1', [cfg.lateTopic]: 'packet-summary.v1' },
     stores: [FLOW_STORE],
     timestampOf: (p) => BigInt(p.ts_ns),
