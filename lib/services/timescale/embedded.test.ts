@@ -59,6 +59,14 @@ describe('EmbeddedTimescale @integration', function () {
     assert.equal((await other.status()).pid, pid);
   });
 
+  it('an instance with another port finds the running server: start refuses, status shows its URL', async () => {
+    const other = new EmbeddedTimescale({ stateDir, port: PORT + 1 });
+    await assert.rejects(other.start(), (e: TaplineError) => e.code === 'DB_START_FAILED' && e.message.includes(`already runs on 127.0.0.1:${PORT}`));
+    const st = await other.status();
+    assert.equal(st.url, ts.url);
+    assert.equal(st.ready, true);
+  });
+
   it('a second server process on the same data dir refuses to open it (PGlite does not lock it)', async () => {
     const { pid } = await ts.status();
     const log = path.join(stateDir, 'second.log');

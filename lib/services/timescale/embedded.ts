@@ -56,6 +56,8 @@ export class EmbeddedTimescale {
   readonly host: string;
   readonly port: number;
   readonly url: string;
+  private readonly user: string;
+  private readonly database: string;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
 
@@ -66,9 +68,9 @@ export class EmbeddedTimescale {
     this.pidFile = path.join(this.stateDir, 'server.pid');
     this.host = opts.host ?? '127.0.0.1';
     this.port = opts.port ?? 15433;
-    const user = encodeURIComponent(opts.user ?? 'postgres');
-    const database = encodeURIComponent(opts.database ?? 'postgres');
-    this.url = `postgres://${user}@${this.host}:${this.port}/${database}`;
+    this.user = encodeURIComponent(opts.user ?? 'postgres');
+    this.database = encodeURIComponent(opts.database ?? 'postgres');
+    this.url = this.urlFor(this.host, this.port);
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
   }
@@ -119,8 +121,17 @@ export class EmbeddedTimescale {
   private async startLocked(): Promise<{ url: string; started: boolean }> {
     const pid = this.runningPid();
     if (pid !== null) {
+      const at = this.addressOf(pid);
+      if (at.host !== this.host || at.port !== this.port) {
+        throw new TaplineError(
+          'DB_START_FAILED',
+          'db',
+          `the embedded TimescaleDB of ${this.stateDir} already runs on ${at.host}:${at.port} (pid ${pid}), ` +
+            `not on ${this.host}:${this.port}; use --port ${at.port}, or stop it first (tapline db stop).`,
+        );
+      }
       // Ours and alive: wait until it answers (it may itself still be starting up).
-      await this.waitReady(() => this.isOurs(pid), pid);
+      await this.waitReady(() => this.isOurs(pid), pid, false);
       return { url: this.url, started: false };
     }
     if (await portBusyFor(this.host, this.port, 3000)) {
@@ -160,7 +171,7 @@ export class EmbeddedTimescale {
       if (child.pid === undefined) throw this.startFailed('could not spawn the server process');
       fs.writeFileSync(this.pidFile, `${child.pid}\n`);
       const childPid = child.pid;
-      await this.waitReady(() => exited === null, childPid, () => exited);
+      await this.waitReady(() => exited === null, childPid, true, () => exited);
     } finally {
       fs.closeSync(logFd);
     }
@@ -171,35 +182,35 @@ export class EmbeddedTimescale {
   async stop(): Promise<{ stopped: boolean }> {
     const pid = this.runningPid();
     if (pid === null) return { stopped: false };
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* exited in between */
-    }
+    const at = this.addressOf(pid); // may differ from our options: stop whatever port it uses
+    signal(pid, 'SIGTERM');
     const deadline = Date.now() + this.stopTimeoutMs;
     while (this.isOurs(pid) && Date.now() < deadline) await sleep(50);
     if (this.isOurs(pid)) {
       // Last resort. PGlite writes its data files through to disk, but the last transactions
       // may need recovery on the next start.
       fs.appendFileSync(this.logFile, `--- no exit ${this.stopTimeoutMs} ms after SIGTERM, sending SIGKILL\n`);
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+      signal(pid, 'SIGKILL');
       while (this.isOurs(pid)) await sleep(50);
     }
     // The cmdline empties when the process releases its memory, a moment before the kernel
     // closes its sockets; wait for the port too, so that stop() + start() never finds it taken.
-    await portBusyFor(this.host, this.port, 5000);
+    await portBusyFor(at.host, at.port, 5000);
     fs.rmSync(this.pidFile, { force: true });
     return { stopped: true };
   }
 
+  /** The URL is the running server's (its port may differ from our options), else ours. */
   async status(): Promise<EmbeddedStatus> {
     const pid = this.runningPid();
-    const ready = pid !== null && (await probeExtension(this.url).catch(() => null)) !== null;
-    return { running: pid !== null, ready, pid, url: this.url, stateDir: this.stateDir, dataDir: this.dataDir, logFile: this.logFile };
+    const at = pid !== null ? this.addressOf(pid) : { host: this.host, port: this.port };
+    const url = this.urlFor(at.host, at.port);
+    const ready = pid !== null && (await probeExtension(url).catch(() => null)) !== null;
+    return { running: pid !== null, ready, pid, url, stateDir: this.stateDir, dataDir: this.dataDir, logFile: this.logFile };
+  }
+
+  private urlFor(host: string, port: number): string {
+    return `postgres://${this.user}@${host}:${port}/${this.database}`;
   }
 
   /** The pid from the pid file if that process is alive and is our server; removes a stale file. */
@@ -221,18 +232,31 @@ export class EmbeddedTimescale {
    * an empty cmdline, so this also answers "has it exited" for a child of this very process.
    */
   private isOurs(pid: number): boolean {
+    return this.serverArgs(pid) !== null;
+  }
+
+  /** The command line of `pid` if it is our server, else null. */
+  private serverArgs(pid: number): string[] | null {
     let cmdline: string[];
     try {
       cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     } catch {
-      return false;
+      return null;
     }
     const i = cmdline.indexOf('--data-dir');
-    return cmdline.some((a) => a.endsWith(path.basename(SERVER_MAIN))) && i >= 0 && cmdline[i + 1] === this.dataDir;
+    const ours = cmdline.some((a) => a.endsWith(path.basename(SERVER_MAIN))) && i >= 0 && cmdline[i + 1] === this.dataDir;
+    return ours ? cmdline : null;
+  }
+
+  /** Where our running server listens, read from its command line. */
+  private addressOf(pid: number): { host: string; port: number } {
+    const args = this.serverArgs(pid) ?? [];
+    const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+    return { host: arg('--host') ?? this.host, port: Number(arg('--port') ?? this.port) };
   }
 
   /** Polls with `pg` until the timescaledb extension answers; throws DB_START_FAILED otherwise. */
-  private async waitReady(alive: () => boolean, pid: number, why: () => string | null = () => null): Promise<void> {
+  private async waitReady(alive: () => boolean, pid: number, spawned: boolean, why: () => string | null = () => null): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     let lastError = '';
     for (;;) {
@@ -245,12 +269,11 @@ export class EmbeddedTimescale {
         lastError = (e as Error).message;
       }
       if (Date.now() > deadline) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
+        if (spawned) {
+          // Only a server we just spawned: one that was already running may be busy, not broken.
+          signal(pid, 'SIGKILL');
+          fs.rmSync(this.pidFile, { force: true });
         }
-        fs.rmSync(this.pidFile, { force: true });
         throw this.startFailed(`the server did not answer within ${this.startTimeoutMs} ms (last error: ${lastError})`);
       }
       await sleep(150);
@@ -276,6 +299,15 @@ async function probeExtension(url: string): Promise<string | null> {
     return r.rows[0]?.extversion ?? null;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** Sends a signal, ignoring a process that has exited in between. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
   }
 }
 
