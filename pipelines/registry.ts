@@ -1,18 +1,48 @@
 /**
- * Stage registry: maps the `type:` name used in configuration and `tapline stage <name>` to a
- * factory that validates the stage's own config and returns its definition.
+ * Stage registry: the `type:` name used in configuration and `tapline stage <name>` -> a
+ * factory that validates the stage's own config and returns its definition. Each folder in
+ * pipelines/stages exports `registration` from its index.ts; folders are discovered, so adding
+ * a stage touches no shared file.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { StageDefinition } from './runtime/types';
-import { aggregateStage } from './stages/aggregate';
+import type { TaplineConfig } from '../lib/config';
 
-export type StageFactory = (config: Record<string, unknown>) => StageDefinition<never>;
+export interface StageRegistration {
+  name: string;
+  description: string;
+  /** config: the stage's own section (stages.<name>); global: the whole configuration (topics). */
+  create(config: Record<string, unknown>, global: TaplineConfig): StageDefinition<never>;
+}
 
-export const STAGES: Record<string, StageFactory> = {
-  aggregate: (c) => aggregateStage(c) as unknown as StageDefinition<never>,
-};
+const STAGES_DIR = path.join(__dirname, 'stages');
+let cache: Record<string, StageRegistration> | null = null;
 
-export function stageFactory(type: string): StageFactory {
-  const f = STAGES[type];
-  if (!f) throw new Error(`unknown stage type "${type}" (known: ${Object.keys(STAGES).join(', ')})`);
-  return f;
+export function stageRegistry(): Record<string, StageRegistration> {
+  if (cache) return cache;
+  cache = {};
+  for (const dir of fs.readdirSync(STAGES_DIR, { withFileTypes: true })) {
+    if (!dir.isDirectory()) continue;
+    const index = ['index.ts', 'index.js'].map((f) => path.join(STAGES_DIR, dir.name, f)).find((f) => fs.existsSync(f));
+    if (!index) continue;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const reg = (require(index) as { registration?: StageRegistration }).registration;
+    if (reg) cache[reg.name] = reg;
+  }
+  return cache;
+}
+
+/** Kept for callers that only need the names. */
+export const STAGES: Record<string, StageRegistration> = new Proxy({}, {
+  get: (_t, k: string) => stageRegistry()[k],
+  has: (_t, k: string) => k in stageRegistry(),
+  ownKeys: () => Object.keys(stageRegistry()),
+  getOwnPropertyDescriptor: (_t, k: string) => (k in stageRegistry() ? { enumerable: true, configurable: true, value: stageRegistry()[k] } : undefined),
+});
+
+export function createStage(type: string, global: TaplineConfig): StageDefinition<never> {
+  const r = stageRegistry()[type];
+  if (!r) throw new Error(`unknown stage type "${type}" (known: ${Object.keys(stageRegistry()).join(', ')})`);
+  return r.create(((global.stages as Record<string, unknown>)[type] ?? {}) as Record<string, unknown>, global);
 }

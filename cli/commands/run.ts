@@ -12,7 +12,7 @@ import { ensurePipelineTopics, startServices } from '../services';
 import { runUntilSignal } from '../run-until-signal';
 import { createConnector, connectorRegistry } from '../../connectors/registry';
 import { StageRunner } from '../../pipelines/runtime/kafka-runner';
-import { stageFactory, STAGES } from '../../pipelines/registry';
+import { createStage, STAGES } from '../../pipelines/registry';
 import { TimescaleSink } from '../../pipelines/sinks/timescale';
 import { TaplineError } from '../../lib/errors';
 
@@ -45,10 +45,7 @@ export function register(program: Command): void {
     .option('--bounded', 'stop after the records that exist now (replays)', false)
     .action(async (name: string, opts: { bounded: boolean }, cmd: Command) => {
       const cfg = configFrom(cmd);
-      const def = stageFactory(name)({
-        inputTopic: cfg.topics.packets, outputTopic: cfg.topics.flows, lateTopic: cfg.topics.late,
-        ...(cfg.stages as Record<string, Record<string, unknown>>)[name],
-      });
+      const def = createStage(name, cfg);
       const s = await startServices(cfg);
       await ensurePipelineTopics(cfg, s.kafka);
       const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded });

@@ -4,6 +4,7 @@
  */
 import type { PacketSummary } from '../../../schemas/types';
 import type { StageDefinition } from '../../runtime/types';
+import type { StageRegistration } from '../../registry';
 import { AggregateConfigSchema, type AggregateConfig } from './config';
 import { AggregateProcessor, FLOW_STORE } from './aggregate';
 
@@ -20,3 +21,10 @@ export function aggregateStage(raw: Partial<AggregateConfig> = {}): StageDefinit
     create: () => new AggregateProcessor(cfg),
   };
 }
+
+export const registration: StageRegistration = {
+  name: 'aggregate',
+  description: 'per-flow tumbling-window packet and byte totals',
+  create: (c, g) => aggregateStage({ inputTopic: g.topics.packets, outputTopic: g.topics.flows, lateTopic: g.topics.late,
+    ...(c as Partial<AggregateConfig>) }) as unknown as StageDefinition<never>,
+};
