@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { TaplineConfig } from '../../lib/config';
 import { startServices, ensurePipelineTopics, type Services } from '../services';
 import { replayFile, type ReplayResult } from '../../pipelines/replay';
+import { psqlCommand } from '../commands/db';
 import { checkAgainstTshark, formatTopFlows, topFlows, type TopFlow, type TsharkCheck } from './top-flows';
 
 export const DEMO_FILE = path.resolve(__dirname, '..', '..', 'demo', 'bro-org-http.pcap');
@@ -42,7 +43,7 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
     else if (tshark.mismatches.length === 0) out(`Checked against \`tshark -q -z conv,tcp\`: ${tshark.matched}/${tshark.compared} TCP conversations identical (frames and bytes each way).`);
     else out(`MISMATCH against tshark on ${tshark.mismatches.length} of ${tshark.compared} conversations:\n  ${tshark.mismatches.join('\n  ')}`);
     out('');
-    out(`Look at it yourself:  psql ${services.pgUrl}`);
+    out(`Look at it yourself:  ${services.embeddedDb ? psqlCommand(services.pgUrl) : `psql '${services.pgUrl}'`}`);
     out(`  SELECT window_start, host(addr_a), port_a, host(addr_b), port_b, bytes_ab, bytes_ba FROM flow_windows ORDER BY window_start LIMIT 20;`);
     if (services.embeddedDb) out('  (the embedded TimescaleDB is one backend session: keep one psql connection at a time)');
     if (opts.keep) {
