@@ -8,18 +8,21 @@ import type { Long } from './types';
 export const INTERFACE_COUNTERS_SCHEMA = 'interface-counters.v1';
 export const INTERFACE_COUNTERS_TOPIC = 'tapline.interface-counters.v1';
 
+/** A counter the agent reported as unknown (all ones: 2^32-1 / 2^64-1, sFlow v5 spec) is null. */
+export type Counter = Long | null;
+
 export interface GenericInterfaceCounters {
-  if_index: Long; if_type: Long; if_speed: Long; if_direction: number; if_admin_up: boolean; if_oper_up: boolean;
-  in_octets: Long; in_ucast_pkts: Long; in_multicast_pkts: Long; in_broadcast_pkts: Long; in_discards: Long; in_errors: Long; in_unknown_protos: Long;
-  out_octets: Long; out_ucast_pkts: Long; out_multicast_pkts: Long; out_broadcast_pkts: Long; out_discards: Long; out_errors: Long;
+  if_index: Long; if_type: Long; if_speed: Counter; if_direction: number; if_admin_up: boolean; if_oper_up: boolean;
+  in_octets: Counter; in_ucast_pkts: Counter; in_multicast_pkts: Counter; in_broadcast_pkts: Counter; in_discards: Counter; in_errors: Counter; in_unknown_protos: Counter;
+  out_octets: Counter; out_ucast_pkts: Counter; out_multicast_pkts: Counter; out_broadcast_pkts: Counter; out_discards: Counter; out_errors: Counter;
   promiscuous: boolean;
 }
 
 export interface EthernetCounters {
-  alignment_errors: Long; fcs_errors: Long; single_collision_frames: Long; multiple_collision_frames: Long;
-  sqe_test_errors: Long; deferred_transmissions: Long; late_collisions: Long; excessive_collisions: Long;
-  internal_mac_transmit_errors: Long; carrier_sense_errors: Long; frame_too_longs: Long;
-  internal_mac_receive_errors: Long; symbol_errors: Long;
+  alignment_errors: Counter; fcs_errors: Counter; single_collision_frames: Counter; multiple_collision_frames: Counter;
+  sqe_test_errors: Counter; deferred_transmissions: Counter; late_collisions: Counter; excessive_collisions: Counter;
+  internal_mac_transmit_errors: Counter; carrier_sense_errors: Counter; frame_too_longs: Counter;
+  internal_mac_receive_errors: Counter; symbol_errors: Counter;
 }
 
 export interface InterfaceCounters {

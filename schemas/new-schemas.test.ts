@@ -10,7 +10,7 @@ const counters: InterfaceCounters = {
   generic: {
     if_index: 3n, if_type: 6n, if_speed: 10_000_000_000n, if_direction: 1, if_admin_up: true, if_oper_up: false,
     in_octets: 18_446_744_073_709_551n, in_ucast_pkts: 4_294_967_295n, in_multicast_pkts: 1n, in_broadcast_pkts: 2n, in_discards: 3n, in_errors: 4n, in_unknown_protos: 5n,
-    out_octets: 6n, out_ucast_pkts: 7n, out_multicast_pkts: 8n, out_broadcast_pkts: 9n, out_discards: 10n, out_errors: 11n, promiscuous: false,
+    out_octets: 6n, out_ucast_pkts: 7n, out_multicast_pkts: null, out_broadcast_pkts: 9n, out_discards: 10n, out_errors: 11n, promiscuous: false,
   },
   ethernet: null,
 };

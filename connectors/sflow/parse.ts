@@ -3,9 +3,13 @@
  * Understood: flow samples (1) and expanded flow samples (3) with their raw packet header
  * records (1); counter samples (2) and expanded counter samples (4) with generic interface (1)
  * and ethernet (2) counter records. Every other sample/record is skipped by its length (and
- * counted). Any structural inconsistency (a length that runs past its container, a version
+ * counted). Counters the agent reports as unknown (all ones) become null. Any structural inconsistency (a length that runs past its container, a version
  * other than 5, an unknown address type) throws SflowParseError with a stable reason.
  */
+
+import type { EthernetCounters, GenericInterfaceCounters as GenericIfCounters } from '../../schemas/interface-counters';
+
+export type { EthernetCounters, GenericIfCounters };
 
 export class SflowParseError extends Error {
   constructor(readonly reason: string, message: string) { super(message); }
@@ -32,20 +36,6 @@ export interface FlowSample {
   output: number;
   headers: RawPacketHeader[];
   otherRecords: number;
-}
-
-export interface GenericIfCounters {
-  if_index: number; if_type: number; if_speed: bigint; if_direction: number; if_admin_up: boolean; if_oper_up: boolean;
-  in_octets: bigint; in_ucast_pkts: number; in_multicast_pkts: number; in_broadcast_pkts: number; in_discards: number; in_errors: number; in_unknown_protos: number;
-  out_octets: bigint; out_ucast_pkts: number; out_multicast_pkts: number; out_broadcast_pkts: number; out_discards: number; out_errors: number;
-  promiscuous: boolean;
-}
-
-export interface EthernetCounters {
-  alignment_errors: number; fcs_errors: number; single_collision_frames: number; multiple_collision_frames: number;
-  sqe_test_errors: number; deferred_transmissions: number; late_collisions: number; excessive_collisions: number;
-  internal_mac_transmit_errors: number; carrier_sense_errors: number; frame_too_longs: number;
-  internal_mac_receive_errors: number; symbol_errors: number;
 }
 
 export interface CounterSample {
@@ -186,16 +176,21 @@ function counterSample(r: Reader, expanded: boolean): CounterSample {
   return cs;
 }
 
+const U32_UNKNOWN = 0xffffffff;
+const U64_UNKNOWN = (1n << 64n) - 1n;
+
 function genericCounters(r: Reader): GenericIfCounters {
   const u = (w: string) => r.u32(w);
-  const if_index = u('ifIndex'); const if_type = u('ifType'); const if_speed = r.u64('ifSpeed');
+  const c32 = (w: string): number | null => { const v = r.u32(w); return v === U32_UNKNOWN ? null : v; };
+  const c64 = (w: string): bigint | null => { const v = r.u64(w); return v === U64_UNKNOWN ? null : v; };
+  const if_index = u('ifIndex'); const if_type = u('ifType'); const if_speed = c64('ifSpeed');
   const if_direction = u('ifDirection'); const status = u('ifStatus');
-  const in_octets = r.u64('ifInOctets');
-  const in_ucast_pkts = u('ifInUcastPkts'); const in_multicast_pkts = u('ifInMulticastPkts'); const in_broadcast_pkts = u('ifInBroadcastPkts');
-  const in_discards = u('ifInDiscards'); const in_errors = u('ifInErrors'); const in_unknown_protos = u('ifInUnknownProtos');
-  const out_octets = r.u64('ifOutOctets');
-  const out_ucast_pkts = u('ifOutUcastPkts'); const out_multicast_pkts = u('ifOutMulticastPkts'); const out_broadcast_pkts = u('ifOutBroadcastPkts');
-  const out_discards = u('ifOutDiscards'); const out_errors = u('ifOutErrors'); const promiscuous = u('ifPromiscuousMode') === 1;
+  const in_octets = c64('ifInOctets');
+  const in_ucast_pkts = c32('ifInUcastPkts'); const in_multicast_pkts = c32('ifInMulticastPkts'); const in_broadcast_pkts = c32('ifInBroadcastPkts');
+  const in_discards = c32('ifInDiscards'); const in_errors = c32('ifInErrors'); const in_unknown_protos = c32('ifInUnknownProtos');
+  const out_octets = c64('ifOutOctets');
+  const out_ucast_pkts = c32('ifOutUcastPkts'); const out_multicast_pkts = c32('ifOutMulticastPkts'); const out_broadcast_pkts = c32('ifOutBroadcastPkts');
+  const out_discards = c32('ifOutDiscards'); const out_errors = c32('ifOutErrors'); const promiscuous = u('ifPromiscuousMode') === 1;
   return {
     if_index, if_type, if_speed, if_direction, if_admin_up: (status & 1) !== 0, if_oper_up: (status & 2) !== 0,
     in_octets, in_ucast_pkts, in_multicast_pkts, in_broadcast_pkts, in_discards, in_errors, in_unknown_protos,
@@ -204,7 +199,7 @@ function genericCounters(r: Reader): GenericIfCounters {
 }
 
 function ethernetCounters(r: Reader): EthernetCounters {
-  const u = (w: string) => r.u32(w);
+  const u = (w: string): number | null => { const v = r.u32(w); return v === U32_UNKNOWN ? null : v; };
   return {
     alignment_errors: u('dot3StatsAlignmentErrors'), fcs_errors: u('dot3StatsFCSErrors'),
     single_collision_frames: u('dot3StatsSingleCollisionFrames'), multiple_collision_frames: u('dot3StatsMultipleCollisionFrames'),

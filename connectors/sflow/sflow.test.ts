@@ -49,7 +49,9 @@ const ETHERNET: Array<[string, string]> = [
   ['SymbolErrors', 'symbol_errors'],
 ].map(([t, o]) => [`sflow_245.dot3Stats${t}`, o]);
 
-const norm = (v: unknown): string => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+// null = the agent sent all ones (unknown), which tshark prints raw
+const norm = (v: unknown): string => (typeof v === 'boolean' ? (v ? '1' : '0') : v === null ? 'unknown' : String(v));
+const UNKNOWN = new Set(['4294967295', '18446744073709551615']);
 
 /** tshark's counter values, column by column, concatenated over the file (in sample order). */
 function tsharkCounters(file: string): { generic: Record<string, string[]>; ethernet: Record<string, string[]> } {
@@ -62,7 +64,7 @@ function tsharkCounters(file: string): { generic: Record<string, string[]>; ethe
     const target = i < GENERIC.length ? res.generic : res.ethernet;
     const vals = rows.flatMap((r) => r[i] ?? []);
     // ifPromiscuousMode is an SNMP TruthValue (1 true, 2 false); tshark prints it raw
-    target[ours] = ours === 'promiscuous' ? vals.map((v) => (v === '1' ? '1' : '0')) : vals;
+    target[ours] = ours === 'promiscuous' ? vals.map((v) => (v === '1' ? '1' : '0')) : vals.map((v) => (UNKNOWN.has(v) ? 'unknown' : v));
   });
   return res;
 }
