@@ -71,7 +71,7 @@ describe('sflow collector fed by Open vSwitch @ovs', function () {
     });
     await c.start();
     const pcap = path.join(dir, 'b.pcap');
-    const dump = spawn('ip', ['netns', 'exec', nsB, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', pcap, 'udp', 'port', '9999'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawn('ip', ['netns', 'exec', nsB, 'tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', pcap, 'udp', 'port', '9999'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let dumpErr = '';
     dump.stderr!.on('data', (d: Buffer) => { dumpErr += d.toString(); });
     assert.ok(await waitFor(() => dumpErr.includes('listening on'), 10_000), dumpErr);
