@@ -351,7 +351,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
 
   it('sees exactly the connections made, with tshark\'s frame and byte counts and the known download sizes', async () => {
     // Reference capture on the same monitor port, in parallel.
-    tcpdump = spawn('tcpdump', ['-i', 'tl-mon-h1', '-nn', '-U', '-s', '0', '-w', pcapFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    tcpdump = spawn('tcpdump', ['-i', 'tl-mon-h1', '-nn', '-U', '--immediate-mode', '-s', '0', '-w', pcapFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     tcpdump.stderr!.on('data', (d: Buffer) => { tcpdumpErr += d.toString(); });
     for (let i = 0; i < 100 && !/listening on/.test(tcpdumpErr); i++) await sleep(50);
     assert.match(tcpdumpErr, /listening on tl-mon-h1/);

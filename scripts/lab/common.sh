@@ -97,16 +97,23 @@ apply_mirrors() { # host
 }
 
 # Kills the processes the traffic scripts started (pid files in $LAB_STATE/pids), by pid,
-# only while they still run inside a lab namespace.
+# only while they still run inside a lab namespace; waits for them to exit (SIGKILL after 5 s).
 stop_lab_processes() {
-  local f pid
+  local f pid killed=()
   for f in "$LAB_STATE"/pids/*.pid; do
     [[ -e $f ]] || continue
     pid=$(cat "$f")
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
       local netns; netns=$(ip netns identify "$pid" 2>/dev/null || true)
-      if [[ $netns == tl-* ]]; then kill "$pid" 2>/dev/null || true; fi
+      if [[ $netns == tl-* ]]; then kill "$pid" 2>/dev/null || true; killed+=("$pid"); fi
     fi
     rm -f "$f"
   done
+  local i
+  for pid in "${killed[@]}"; do
+    for i in $(seq 50); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
 }
+# alive and not a zombie
+running() { [[ -e /proc/$1/stat ]] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }

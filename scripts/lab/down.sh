@@ -5,23 +5,32 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_root
 stop_lab_processes
+# A veth whose peer was in a deleted namespace goes away by itself, asynchronously: deleting it
+# may race with the kernel, so a failed delete is only an error if the link is still there below.
+del_link() { if link_exists "$1"; then ip link del "$1" 2>/dev/null || true; fi; }
 for vm in "${LAB_VMS[@]}"; do
   ns=$(ns_of "$vm")
-  ns_exists "$ns" && ip netns del "$ns"
-  link_exists "$(port_of "$vm")" && ip link del "$(port_of "$vm")"
-  link_exists "tl-$vm-x" && ip link del "tl-$vm-x"
+  if ns_exists "$ns"; then ip netns del "$ns"; fi
+  del_link "$(port_of "$vm")"
+  del_link "tl-$vm-x"
 done
-ns_exists "$ROUTER_NS" && ip netns del "$ROUTER_NS"
+if ns_exists "$ROUTER_NS"; then ip netns del "$ROUTER_NS"; fi
 for host in "${LAB_HOSTS[@]}"; do
   for l in "$(uplink_of "$host")" "tl-rt-$host-x" "$(mon_of "$host")" "$(montap_of "$host")" "$(bridge_of "$host")"; do
-    link_exists "$l" && ip link del "$l"
+    del_link "$l"
   done
 done
-# veth ends in a deleted namespace disappear asynchronously; wait until they are gone
+lab_links() {
+  ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 \
+    | grep -E '^tl-(vm[0-9]+-[px]|rt-h[0-9]+(-x)?|mon-h[0-9]+(-t)?|br-h[0-9]+)$' || true
+}
 for _ in $(seq 50); do
-  left=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^tl-(vm[0-9]+-p|rt-h[0-9]+|mon-h[0-9]+|br-h[0-9]+)' || true)
+  left=$(lab_links)
   [[ -z $left ]] && break
   sleep 0.1
 done
+for l in $left; do del_link "$l"; done
+left=$(lab_links)
+[[ -z $left ]] || die "could not remove: $(echo $left)"
 rm -rf "$LAB_STATE"
 log "lab is down"
