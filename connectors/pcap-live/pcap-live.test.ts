@@ -477,6 +477,27 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
       `dropped by tapline ${st.dropped} ${JSON.stringify(st.droppedByReason)}`);
   });
 
+  it('applies the BPF filter in the kernel; a bad filter or a missing device is an IO error naming it', async () => {
+    const prod = new SlowProducer(0);
+    const c = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-mon-h1', topic: 'p', healthTopic: 'h', filter: 'udp port 53', flushIntervalMs: 20 }),
+      fakeKafka(prod));
+    await c.start();
+    await labAsync('traffic.sh', 'http', 'vm1', 'vm2', '5000');
+    await labAsync('traffic.sh', 'dns', 'vm2', 'vm1', 'vm3.lab', '3');
+    await sleep(200);
+    await c.close();
+    const got = decodePackets((prod.sent.get('p') ?? []).map((m) => m.value));
+    // mirror mode both: 3 queries + 3 answers, each crossing two mirrored ports of h1
+    assert.equal(got.length, 12, JSON.stringify(got.map((p) => `${p.src_ip}:${p.src_port}>${p.dst_ip}:${p.dst_port}`)));
+    assert.ok(got.every((p) => p.ip_proto === 17 && (p.src_port === 53 || p.dst_port === 53)));
+    assert.equal(c.stats().seen, 12);
+
+    const bad = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-mon-h1', filter: 'tcp portt 80' }), fakeKafka(new SlowProducer(0)));
+    await assert.rejects(bad.start(), (e: unknown) => e instanceof TaplineError && e.code === 'IO' && /tcp portt 80/.test(e.message));
+    const none = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-no-such0' }), fakeKafka(new SlowProducer(0)));
+    await assert.rejects(none.start(), (e: unknown) => e instanceof TaplineError && e.code === 'IO' && /tl-no-such0/.test(e.message));
+  });
+
   it('as root with user: nobody, drops privileges after opening the device and keeps capturing', async () => {
     // In a child process: the test runner itself must stay root to take the lab down.
     const script = `
