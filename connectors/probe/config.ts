@@ -28,6 +28,7 @@ export const ProbeConfigSchema = z.object({
   prober: z.string().default(`probe:${os.hostname()}`).describe('who measures (ProbeResult.prober)'),
   intervals: z.number().int().min(1).optional().describe('stop after this many intervals (default: run until closed)'),
   topic: z.string().default('tapline.probes.v1'),
+  topicPartitions: z.number().int().min(1).max(1024).default(4).describe('partitions when start() has to create the topic'),
   maxInflightSends: z.number().int().min(1).max(1024).default(64).describe('results awaiting Kafka before new ones are dropped (counted)'),
 }).strict();
 

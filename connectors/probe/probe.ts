@@ -4,6 +4,7 @@
  * everything, or after close().
  */
 import { ComponentMetrics } from '../../lib/metrics';
+import { TaplineError } from '../../lib/errors';
 import { logger } from '../../lib/log';
 import type { KafkaClient, TaplineProducer } from '../../lib/kafka';
 import { AvroCodec } from '../../schemas';
@@ -32,8 +33,10 @@ export class ProbeConnector implements Connector {
   async start(): Promise<void> {
     if (this.running) return;
     if (!this.onResult) {
-      this.producer = this.kafka!.producer({ idempotent: true });
+      if (!this.kafka) throw new TaplineError('CONFIG_INVALID', 'probe', 'probe connector needs a Kafka client or a result callback');
+      this.producer = this.kafka.producer({ idempotent: true });
       await this.producer.connect();
+      await this.kafka.ensureTopics([{ topic: this.cfg.topic, partitions: this.cfg.topicPartitions }]);
     }
     this.tracker = new SendTracker(this.cfg.maxInflightSends, this.metrics, this.log);
     this.prober = new Prober({ ...this.cfg }, this.metrics, (r) => this.publish(r));

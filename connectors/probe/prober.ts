@@ -121,7 +121,8 @@ export class Prober {
   }
 
   private async udpLoop(t: ProbeTarget): Promise<void> {
-    const sock = dgram.createSocket(net.isIPv6(t.host) ? 'udp6' : 'udp4');
+    const family = net.isIPv6(t.host) ? 6 : 4;
+    const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     const session = crypto.randomBytes(4).readUInt32BE(0);
     const owner = new Map<number, UdpInterval>();
     let nextSeq = 0;
@@ -141,7 +142,7 @@ export class Prober {
     try {
       await this.schedule(async () => {
         const startNs = this.clock.now();
-        const host = await this.resolve(t.host);
+        const host = await this.resolve(t.host, family);
         const iv: UdpInterval = { sentAt: new Map(), rtt: new Map(), sent: 0, sending: true, open: true, error: null, wake: null };
         const n = this.opts.udpPacketsPerInterval;
         const spacing = this.opts.intervalMs / n;
@@ -187,9 +188,10 @@ export class Prober {
     if (ms > 0) await sleep(ms);
   }
 
-  private async resolve(host: string): Promise<string> {
+  /** Names are resolved before the clock starts (UDP: in the socket's family; TCP: any). */
+  private async resolve(host: string, family: 0 | 4 | 6 = 0): Promise<string> {
     if (net.isIP(host)) return host;
-    try { return (await dns.lookup(host)).address; } catch { return host; }
+    try { return (await dns.lookup(host, { family })).address; } catch { return host; }
   }
 
   private async tcpLoop(t: ProbeTarget): Promise<void> {
@@ -199,8 +201,7 @@ export class Prober {
       const spacing = this.opts.intervalMs / n;
       const samples: bigint[] = [];
       let error: string | null = null;
-      let host = t.host;
-      try { host = await this.resolve(t.host); } catch { /* connect reports it */ }
+      const host = await this.resolve(t.host);
       const first = process.hrtime.bigint();
       for (let k = 0; k < n; k++) {
         if (k > 0) await this.pauseUntil(first, k * spacing);

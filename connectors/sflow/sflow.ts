@@ -118,6 +118,8 @@ export class SflowConnector implements Connector {
       if (!this.kafka) throw new TaplineError('CONFIG_INVALID', 'sflow', 'sflow connector needs a Kafka client or sinks');
       this.producer = this.kafka.producer({ idempotent: true });
       await this.producer.connect();
+      // the packets topic belongs to the pipeline; the counters topic is this connector's own
+      await this.kafka.ensureTopics([{ topic: this.cfg.countersTopic, partitions: this.cfg.countersTopicPartitions }]);
       this.packets = new PacketPublisher(this.producer, this.cfg.topic, this.metrics, this.cfg.batchSize);
       this.counters = new CountersPublisher(this.producer, this.cfg.countersTopic, this.metrics, this.cfg.batchSize);
     }
