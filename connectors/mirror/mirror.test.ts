@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -184,6 +184,23 @@ describe('mirror connector', function () {
     held.forEach((r) => r());
     await c.close();
     await c.close(); // twice is safe
+  });
+
+  it('counts the datagrams the kernel drops while the receiver is stalled (socket buffer full)', async function () {
+    if (spawnSync('python3', ['-V']).status !== 0 || !fs.existsSync('/proc/net/udp')) this.skip();
+    const c = new MirrorConnector(config({ encapsulation: 'vxlan' }), null, new CollectSink());
+    await c.start();
+    const n = 20_000;
+    // spawnSync blocks this process's event loop: the socket is not read while python floods it
+    const r = spawnSync('python3', ['-c', `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nd=bytes([8,0,0,0,0,0,42,0])+bytes(1000)\nfor i in range(${n}):\n  s.sendto(d,('127.0.0.1',${c.port}))`]);
+    assert.equal(r.status, 0, String(r.stderr));
+    let last = -1;
+    while (c.stats.datagrams !== last) { last = c.stats.datagrams; await new Promise((res) => setTimeout(res, 100)); }
+    c.pollSocketDrops(true);
+    await c.close();
+    assert.ok(c.stats.droppedSocketBuffer > 0, 'the flood overflowed the socket buffer');
+    assert.equal(c.stats.datagrams + c.stats.droppedSocketBuffer, n);
+    assert.equal(c.metrics.droppedByReason.get('socket-buffer'), c.stats.droppedSocketBuffer);
   });
 
   it('is registered and rejects a busy port with an IO error', async () => {

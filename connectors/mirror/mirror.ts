@@ -22,6 +22,7 @@ import type { Connector, ConnectorSummary } from '../types';
 import type { MirrorConfig } from './config';
 import { HrWallClock } from './clock';
 import { SendTracker } from './backpressure';
+import { DropPoller } from './socket-drops';
 import { parseTunnel, type Encapsulation } from './tunnel';
 
 /** Where summaries go: a PacketPublisher, or anything with the same add/flush contract (tests). */
@@ -37,6 +38,8 @@ export interface MirrorStats {
   /** inner frames published (including those the decoder marked malformed) */
   published: number;
   droppedBackpressure: number;
+  /** datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp) */
+  droppedSocketBuffer: number;
 }
 
 /** Strips the IPv4-mapped prefix a dual-stack socket reports. */
@@ -58,7 +61,7 @@ export class MirrorConnector implements Connector {
   readonly type = 'mirror';
   readonly metrics: ComponentMetrics;
   readonly decodeStats = new DecodeStats();
-  readonly stats: MirrorStats = { datagrams: 0, malformed: new Map(), published: 0, droppedBackpressure: 0 };
+  readonly stats: MirrorStats = { datagrams: 0, malformed: new Map(), published: 0, droppedBackpressure: 0, droppedSocketBuffer: 0 };
   private readonly log = logger('mirror');
   private readonly encapsulation: Encapsulation;
   private readonly clock = new HrWallClock();
@@ -67,6 +70,8 @@ export class MirrorConnector implements Connector {
   private sink: PacketSink | null;
   private tracker: SendTracker | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private drops: DropPoller | null = null;
+  private lastDropPoll = 0;
   private boundPort = 0;
   private localAddr: string | null = null;
   private summary: ConnectorSummary = { packets: 0, bytes: 0, malformed: 0, firstTsNs: null, lastTsNs: null };
@@ -115,13 +120,17 @@ export class MirrorConnector implements Connector {
       try { sock.setRecvBufferSize(this.cfg.receiveBufferBytes); } catch (e) { this.log.warn({ err: (e as Error).message }, 'cannot set SO_RCVBUF'); }
     }
     this.boundPort = sock.address().port;
+    this.drops = new DropPoller(this.cfg.host, this.boundPort);
     this.localAddr = localAddressFor(this.cfg.host, this.cfg.localAddress);
     const prefix = this.cfg.payloadPrefixBytes;
     this.decodeOpts = { observationPoint: this.observationPoint, payloadPrefix: prefix === undefined ? defaultPayloadPrefix : () => prefix };
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
     sock.on('error', (e) => { this.metrics.error('IO'); this.log.error({ err: e.message }, 'mirror socket error'); });
     this.socket = sock;
-    this.timer = setInterval(() => { if (!this.tracker!.busy) this.tracker!.track(this.sink!.flush()); }, this.cfg.flushIntervalMs);
+    this.timer = setInterval(() => {
+      this.pollSocketDrops();
+      if (!this.tracker!.busy) this.tracker!.track(this.sink!.flush());
+    }, this.cfg.flushIntervalMs);
     this.finished = new Promise((resolve) => { this.finish = resolve; });
     this.log.info({ port: this.boundPort, host: this.cfg.host, encapsulation: this.encapsulation, observationPoint: this.observationPoint }, 'mirror receiver listening');
   }
@@ -164,6 +173,18 @@ export class MirrorConnector implements Connector {
     this.tracker!.track(this.sink!.add(p));
   }
 
+  /** Counts what the kernel dropped for our socket since the last poll (at most once a second unless forced). */
+  pollSocketDrops(force = false): void {
+    const now = Date.now();
+    if (!this.drops || (!force && now - this.lastDropPoll < 1000)) return;
+    this.lastDropPoll = now;
+    const n = this.drops.poll();
+    if (n > 0) {
+      this.stats.droppedSocketBuffer += n;
+      this.metrics.dropped('socket-buffer', n);
+    }
+  }
+
   /** A live source never ends by itself: resolves after close() with what was published. */
   done(): Promise<ConnectorSummary> {
     if (!this.finished) return Promise.reject(new Error('mirror: done() before start()'));
@@ -178,6 +199,7 @@ export class MirrorConnector implements Connector {
 
   private async doClose(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.pollSocketDrops(true);
     const sock = this.socket;
     if (sock) await new Promise<void>((r) => sock.close(() => r()));
     if (this.tracker && this.sink) {

@@ -22,6 +22,7 @@ import { PacketPublisher } from '../publisher';
 import type { Connector, ConnectorSummary } from '../types';
 import { HrWallClock } from '../mirror/clock';
 import { SendTracker } from '../mirror/backpressure';
+import { DropPoller } from '../mirror/socket-drops';
 import type { PacketSink } from '../mirror/mirror';
 import type { SflowConfig } from './config';
 import { parseSflow, SflowParseError, type CounterSample, type FlowSample, type SflowDatagram } from './parse';
@@ -72,6 +73,8 @@ export interface SflowStats {
   /** raw header records with a header protocol we do not decode, by protocol */
   unsupportedHeaders: Map<number, number>;
   droppedBackpressure: number;
+  /** datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp) */
+  droppedSocketBuffer: number;
 }
 
 export class SflowConnector implements Connector {
@@ -81,7 +84,7 @@ export class SflowConnector implements Connector {
   readonly sequences = new SequenceTracker();
   readonly stats: SflowStats = {
     datagrams: 0, malformed: new Map(), flowSamples: 0, counterSamples: 0, counterSamplesSkipped: 0, otherSamples: 0,
-    packetsPublished: 0, countersPublished: 0, unsupportedHeaders: new Map(), droppedBackpressure: 0,
+    packetsPublished: 0, countersPublished: 0, unsupportedHeaders: new Map(), droppedBackpressure: 0, droppedSocketBuffer: 0,
   };
   private readonly log = logger('sflow');
   private readonly clock = new HrWallClock();
@@ -91,6 +94,8 @@ export class SflowConnector implements Connector {
   private counters: CounterSink | null;
   private tracker: SendTracker | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private drops: DropPoller | null = null;
+  private lastDropPoll = 0;
   private boundPort = 0;
   private readonly payloadPrefix: PayloadPolicy;
   private summary: ConnectorSummary = { packets: 0, bytes: 0, malformed: 0, firstTsNs: null, lastTsNs: null };
@@ -139,10 +144,11 @@ export class SflowConnector implements Connector {
       try { sock.setRecvBufferSize(this.cfg.receiveBufferBytes); } catch (e) { this.log.warn({ err: (e as Error).message }, 'cannot set SO_RCVBUF'); }
     }
     this.boundPort = sock.address().port;
+    this.drops = new DropPoller(this.cfg.host, this.boundPort);
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
     sock.on('error', (e) => { this.metrics.error('IO'); this.log.error({ err: e.message }, 'sflow socket error'); });
     this.socket = sock;
-    this.timer = setInterval(() => this.flushAll(), this.cfg.flushIntervalMs);
+    this.timer = setInterval(() => { this.pollSocketDrops(); this.flushAll(); }, this.cfg.flushIntervalMs);
     this.finished = new Promise((resolve) => { this.finish = resolve; });
     this.log.info({ port: this.boundPort, host: this.cfg.host }, 'sflow collector listening');
   }
@@ -239,6 +245,18 @@ export class SflowConnector implements Connector {
     this.handleDatagram(msg, sender, this.clock.now());
   }
 
+  /** Counts what the kernel dropped for our socket since the last poll (at most once a second unless forced). */
+  pollSocketDrops(force = false): void {
+    const now = Date.now();
+    if (!this.drops || (!force && now - this.lastDropPoll < 1000)) return;
+    this.lastDropPoll = now;
+    const n = this.drops.poll();
+    if (n > 0) {
+      this.stats.droppedSocketBuffer += n;
+      this.metrics.dropped('socket-buffer', n);
+    }
+  }
+
   /** A live source never ends by itself: resolves after close() with the packets published. */
   done(): Promise<ConnectorSummary> {
     if (!this.finished) return Promise.reject(new Error('sflow: done() before start()'));
@@ -252,6 +270,7 @@ export class SflowConnector implements Connector {
 
   private async doClose(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.pollSocketDrops(true);
     const sock = this.socket;
     if (sock) await new Promise<void>((r) => sock.close(() => r()));
     if (this.tracker && this.packets && this.counters) {
