@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+export const MetricsConfigSchema = z.object({
+  inputTopic: z.string().default('tapline.packets.v1'),
+  outputTopic: z.string().default('tapline.flow-metrics.v1'),
+  windowMs: z.number().int().min(100).default(10_000),
+  allowedLatenessMs: z.number().int().min(0).default(5_000),
+  /** DDSketch relative accuracy of the RTT percentiles */
+  relativeAccuracy: z.number().gt(0).lt(1).default(0.01),
+  /** TCP timestamp (TSval -> TSecr) RTT samples */
+  tcpTimestamps: z.boolean().default(true),
+  /** connection state untouched for this long (event time) is evicted on punctuate */
+  idleTimeoutMs: z.number().int().min(1_000).default(120_000),
+  /** unacknowledged segments remembered per direction for RTT; older ones are dropped (counted) */
+  maxOutstanding: z.number().int().min(1).max(100_000).default(256),
+  /** sequence gaps remembered per direction (loss before the mirror vs reordering) */
+  maxHoles: z.number().int().min(1).max(10_000).default(64),
+  /** TSvals and ICMP echo requests remembered per flow */
+  maxPending: z.number().int().min(1).max(10_000).default(32),
+  /** a gap filled later than this (when no handshake RTT is known) counts as loss before the mirror */
+  reorderThresholdMs: z.number().min(0).default(3),
+}).strict();
+
+export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;

@@ -1,0 +1,34 @@
+/**
+ * Stage `metrics`: packet summaries -> per flow, observation point and tumbling event-time
+ * window, network performance: RTT (handshake split, data->ACK per direction with Karn's rule,
+ * TCP timestamps, ICMP echo) with mergeable DDSketch bins, throughput (mean and peak 1 s) and
+ * loss indicators (retransmissions, loss before/after the mirror, reordering, duplicate ACKs,
+ * zero windows). Input tapline.packets.v1 (PacketBatch of PacketSummary), output
+ * tapline.flow-metrics.v1 (FlowMetrics, schemas/flow-metrics.v1.avsc).
+ */
+import type { PacketSummary } from '../../../schemas/types';
+import { FLOW_METRICS_SCHEMA } from '../../../schemas/flow-metrics';
+import type { StageDefinition } from '../../runtime/types';
+import type { StageRegistration } from '../../registry';
+import { MetricsConfigSchema, type MetricsConfig } from './config';
+import { MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE } from './processor';
+
+export { MetricsConfigSchema, type MetricsConfig, MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE };
+
+export function metricsStage(raw: Partial<MetricsConfig> = {}): StageDefinition<PacketSummary> {
+  const cfg = MetricsConfigSchema.parse(raw);
+  return {
+    name: 'metrics',
+    input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1' },
+    outputs: { [cfg.outputTopic]: FLOW_METRICS_SCHEMA },
+    stores: [CONN_STORE, WINDOW_STORE, META_STORE],
+    timestampOf: (p) => BigInt(p.ts_ns),
+    create: () => new MetricsProcessor(cfg),
+  };
+}
+
+export const registration: StageRegistration = {
+  name: 'metrics',
+  description: 'per-flow window RTT (handshake, data->ACK, TCP timestamps, ICMP echo) with DDSketch bins, throughput and loss',
+  create: (c, g) => metricsStage({ inputTopic: g.topics.packets, ...(c as Partial<MetricsConfig>) }) as unknown as StageDefinition<never>,
+};

@@ -1,0 +1,111 @@
+/**
+ * Per (window, observation point, flow) accumulator: what one output record is built from.
+ * No per-packet growth: counters, one 1-second byte slot per second of the window and one
+ * RTT accumulator (sketch) per kind, created on the first sample of that kind.
+ */
+import type { FlowMetrics, TcpDirection } from '../../../schemas/flow-metrics';
+import { newRttAcc, addSample, toRttStats, type RttAcc } from './sketch';
+
+/** RTT kinds, in this order in WindowAcc.rtt */
+export const RTT_DATA_AB = 0, RTT_DATA_BA = 1, RTT_TS_AB = 2, RTT_TS_BA = 3, RTT_ICMP = 4;
+export const RTT_KINDS = 5;
+
+/** Index of a TcpDirection counter in WindowAcc.tcp[dir] */
+export const C = {
+  dataSeg: 0, dataBytes: 1, rexSeg: 2, rexBytes: 3, lostBefore: 4, ooo: 5, dupAck: 6, zeroWin: 7, zwProbe: 8,
+  ambiguous: 9, untracked: 10,
+} as const;
+const N_COUNTERS = 11;
+
+export interface WindowAcc {
+  w: bigint; // window start ns
+  k: string; // flow key
+  op: string;
+  proto: number; a: string; pa: number; b: string; pb: number;
+  first: bigint; last: bigint;
+  pkts: [number, number]; bytes: [number, number];
+  /** bytes per 1-second slot: [ab slots..., ba slots...] */
+  slots: number[] | null;
+  rtt: (RttAcc | null)[];
+  clientIsA: boolean | null;
+  hsServer: number | null; hsClient: number | null; hsTotal: number | null;
+  /** TCP counters per direction (0 = sent by A), null until a TCP packet is seen */
+  tcp: [number[], number[]] | null;
+}
+
+export interface FlowIdentity { k: string; op: string; proto: number; a: string; pa: number; b: string; pb: number }
+
+export function newWindowAcc(w: bigint, id: FlowIdentity, ts: bigint): WindowAcc {
+  return { w, k: id.k, op: id.op, proto: id.proto, a: id.a, pa: id.pa, b: id.b, pb: id.pb, first: ts, last: ts,
+    pkts: [0, 0], bytes: [0, 0], slots: null, rtt: [null, null, null, null, null],
+    clientIsA: null, hsServer: null, hsClient: null, hsTotal: null, tcp: null };
+}
+
+export function countPacket(acc: WindowAcc, dir: 0 | 1, ts: bigint, wireBytes: number, n: number, windowNs: bigint): void {
+  acc.pkts[dir] += n;
+  acc.bytes[dir] += wireBytes;
+  if (ts < acc.first) acc.first = ts;
+  if (ts > acc.last) acc.last = ts;
+  // 1-second slots aligned to epoch seconds (window starts are multiples of the window length;
+  // for windows that are not whole seconds, the first slot starts at the window start).
+  const nslots = slotCount(windowNs);
+  if (!acc.slots) acc.slots = new Array<number>(2 * nslots).fill(0);
+  const firstSec = acc.w / 1_000_000_000n;
+  let i = Number(ts / 1_000_000_000n - firstSec);
+  if (i < 0) i = 0; else if (i >= nslots) i = nslots - 1;
+  acc.slots[dir * nslots + i] += wireBytes;
+}
+
+function slotCount(windowNs: bigint): number {
+  return Number((windowNs + 999_999_999n) / 1_000_000_000n) + 1;
+}
+
+export function tcpCounters(acc: WindowAcc): [number[], number[]] {
+  if (!acc.tcp) acc.tcp = [new Array<number>(N_COUNTERS).fill(0), new Array<number>(N_COUNTERS).fill(0)];
+  return acc.tcp;
+}
+
+export function rttSample(acc: WindowAcc, kind: number, ns: number, prev: number, relativeAccuracy: number): void {
+  let r = acc.rtt[kind];
+  if (!r) { r = newRttAcc(relativeAccuracy); acc.rtt[kind] = r; }
+  addSample(r, ns, prev);
+}
+
+function tcpDirection(c: number[]): TcpDirection {
+  const lost = c[C.rexSeg] + c[C.lostBefore];
+  return {
+    data_segments: BigInt(c[C.dataSeg]), data_bytes: BigInt(c[C.dataBytes]),
+    retransmitted_segments: BigInt(c[C.rexSeg]), retransmitted_bytes: BigInt(c[C.rexBytes]),
+    lost_before_mirror_segments: BigInt(c[C.lostBefore]), out_of_order_segments: BigInt(c[C.ooo]),
+    retransmission_rate: c[C.dataSeg] > 0 ? lost / c[C.dataSeg] : 0,
+    dup_acks: BigInt(c[C.dupAck]), zero_windows: BigInt(c[C.zeroWin]), zero_window_probes: BigInt(c[C.zwProbe]),
+    rtt_ambiguous: BigInt(c[C.ambiguous]), rtt_untracked_segments: BigInt(c[C.untracked]),
+  };
+}
+
+export function toFlowMetrics(acc: WindowAcc, windowNs: bigint, relativeAccuracy: number): FlowMetrics {
+  const secs = Number(windowNs) / 1e9;
+  const nslots = slotCount(windowNs);
+  let peakAb = 0, peakBa = 0;
+  if (acc.slots) {
+    for (let i = 0; i < nslots; i++) {
+      if (acc.slots[i] > peakAb) peakAb = acc.slots[i];
+      if (acc.slots[nslots + i] > peakBa) peakBa = acc.slots[nslots + i];
+    }
+  }
+  const rtt = (i: number) => { const r = acc.rtt[i]; return r ? toRttStats(r, relativeAccuracy) : null; };
+  const big = (x: number | null) => (x === null ? null : BigInt(x));
+  return {
+    window_start_ns: acc.w, window_end_ns: acc.w + windowNs, flow_key: acc.k, observation_point: acc.op,
+    ip_proto: acc.proto, addr_a: acc.a, port_a: acc.pa, addr_b: acc.b, port_b: acc.pb,
+    first_seen_ns: acc.first, last_seen_ns: acc.last,
+    packets_ab: BigInt(acc.pkts[0]), packets_ba: BigInt(acc.pkts[1]), bytes_ab: BigInt(acc.bytes[0]), bytes_ba: BigInt(acc.bytes[1]),
+    throughput_ab_bps: acc.bytes[0] / secs, throughput_ba_bps: acc.bytes[1] / secs,
+    peak_1s_bytes_ab: BigInt(peakAb), peak_1s_bytes_ba: BigInt(peakBa),
+    client_is_a: acc.clientIsA,
+    handshake_server_ns: big(acc.hsServer), handshake_client_ns: big(acc.hsClient), handshake_total_ns: big(acc.hsTotal),
+    rtt_data_ab: rtt(RTT_DATA_AB), rtt_data_ba: rtt(RTT_DATA_BA), rtt_ts_ab: rtt(RTT_TS_AB), rtt_ts_ba: rtt(RTT_TS_BA),
+    rtt_icmp_echo: rtt(RTT_ICMP),
+    tcp_ab: acc.tcp ? tcpDirection(acc.tcp[0]) : null, tcp_ba: acc.tcp ? tcpDirection(acc.tcp[1]) : null,
+  };
+}
