@@ -61,7 +61,8 @@ export async function startServices(cfg: TaplineConfig, onProgress?: (line: stri
   const embeddedDb = db !== null;
   const pool = createPool(pgUrl, { embedded: embeddedDb });
   await assertTimescale(pool, pgUrl);
-  const kafka = new KafkaClient({ brokers, clientId: cfg.kafka.clientId, compression: cfg.kafka.compression });
+  const kafka = new KafkaClient({ brokers, clientId: cfg.kafka.clientId, compression: cfg.kafka.compression,
+    sessionTimeoutMs: cfg.kafka.sessionTimeoutMs, maxBytesPerPartition: cfg.kafka.maxBytesPerPartition });
   log.info({ brokers, pgUrl, startedKafka, startedDb }, 'services ready');
   const closeClients = async () => {
     await kafka.close().catch(() => undefined);

@@ -48,7 +48,9 @@ export async function replayFile(cfg: TaplineConfig, kafka: KafkaClient, pool: P
     inputTopic: cfg.topics.packets, outputTopic: cfg.topics.flows, lateTopic: cfg.topics.late,
     windowMs: cfg.stages.aggregate.windowMs, allowedLatenessMs: cfg.stages.aggregate.allowedLatenessMs,
   }), { kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: true,
-    range: { from: packetsFrom, to: packetsTo } });
+    // A replay is its own job: it reads exactly this run's records with fresh in-memory state and
+    // commits at the end, so it needs neither the streaming group's offsets nor its changelogs.
+    groupId: 'tapline-aggregate-replay', guarantee: 'at_least_once', range: { from: packetsFrom, to: packetsTo } });
   try {
     await stage.start();
     await stage.done();

@@ -43,12 +43,14 @@ export function register(program: Command): void {
   withServiceOptions(program.command('stage <name>'))
     .description(`run one worker of a stream stage (stages: ${Object.keys(STAGES).join(', ')}); start more to scale out`)
     .option('--bounded', 'stop after the records that exist now (replays)', false)
-    .action(async (name: string, opts: { bounded: boolean }, cmd: Command) => {
+    .option('--group <id>', 'consumer group (and transactional/changelog namespace); default tapline-<name>')
+    .action(async (name: string, opts: { bounded: boolean; group?: string }, cmd: Command) => {
       const cfg = configFrom(cmd);
       const def = createStage(name, cfg);
       const s = await startServices(cfg);
       await ensurePipelineTopics(cfg, s.kafka);
-      const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded });
+      const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded,
+        groupId: opts.group, guarantee: cfg.kafka.guarantee });
       await runner.start();
       await runUntilSignal(cfg, `stage ${name}`, runner.done(), async () => { await runner.close(); await s.closeClients(); });
     });

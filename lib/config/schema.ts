@@ -15,6 +15,11 @@ export const ConfigSchema = z.object({
     clientId: z.string().default('tapline'),
     partitions: z.number().int().min(1).max(1024).default(4),
     compression: z.enum(['none', 'gzip']).default('none'),
+    sessionTimeoutMs: z.number().int().min(6_000).max(300_000).default(30_000)
+      .describe('a worker that stops heart-beating loses its partitions after this long'),
+    maxBytesPerPartition: z.number().int().min(1024).default(4 * 1024 * 1024),
+    guarantee: z.enum(['exactly_once', 'at_least_once']).default('exactly_once')
+      .describe('stages: Kafka transactions with changelog-backed state, or idempotent at-least-once'),
   }).strict().default({}),
   timescale: z.object({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'postgres://user@host:port/db').nullable().default(null)

@@ -3,7 +3,9 @@
  * hands whole batches to the caller and commits only what the caller says it has finished.
  * kafkajs' own logs are routed into our structured logger.
  */
-import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import { TaplineProducer, TransactionalProducer } from './producer';
+import { TaplineConsumer } from './consumer';
 import { logger } from '../log';
 import { TaplineError } from '../errors';
 
@@ -13,6 +15,10 @@ export interface KafkaSettings {
   brokers: string[];
   clientId: string;
   compression?: 'none' | 'gzip';
+  /** How long a silent consumer keeps its partitions (a killed worker's are reassigned after this). */
+  sessionTimeoutMs?: number;
+  /** Upper bound of one fetch per partition: smaller = smaller batches and transactions. */
+  maxBytesPerPartition?: number;
 }
 
 export interface TopicSpec { topic: string; partitions: number; compacted?: boolean; retentionMs?: number }
@@ -163,14 +169,44 @@ export class KafkaClient {
     }), this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, this);
   }
 
+  /**
+   * A transactional producer. The id must be stable for the work it does (tapline uses
+   * <group>-<topic>-<partition>): a new producer with the same id fences the old one, which is
+   * how a restarted or rebalanced worker stops a zombie from committing.
+   */
+  transactionalProducer(transactionalId: string): TransactionalProducer {
+    return new TransactionalProducer(this.kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the coordinator still writes
+      // the previous commit's markers (a few ms); kafkajs' default first retry (300 ms) would
+      // make every transaction cost that much. Retry quickly instead.
+      retry: { initialRetryTime: 10, retries: 30, maxRetryTime: 2_000 },
+    }), this.settings.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None, transactionalId);
+  }
+
+  /** First and next-to-write offset per partition. */
+  async offsetRanges(topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
+    const offs = await this.withRetry('fetchTopicOffsets', (a) => a.fetchTopicOffsets(topic));
+    return new Map(offs.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+  }
+
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.withRetry('deleteGroups', (a) => a.deleteGroups([groupId])).catch(() => undefined);
+  }
+
   consumer(groupId: string): TaplineConsumer {
     return new TaplineConsumer(this.kafka.consumer({
       groupId,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeout: this.settings.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.settings.sessionTimeoutMs ?? 30_000) / 3)),
+      maxBytesPerPartition: this.settings.maxBytesPerPartition ?? 4 * 1024 * 1024,
       // kafkajs waits up to 5 s for minBytes by default; bounded runs and low-volume streams
       // would sit idle that long at every tail. Half a second keeps latency low.
       maxWaitTimeInMs: 500,
@@ -181,92 +217,6 @@ export class KafkaClient {
     const a = this.adminClient;
     this.adminClient = null;
     if (a) await a.disconnect().catch(() => undefined);
-  }
-}
-
-export class TaplineProducer {
-  private connected = false;
-  constructor(private readonly p: Producer, private readonly compression: CompressionTypes, private readonly client: KafkaClient) {}
-
-  partitionCount(topic: string): Promise<number> { return this.client.partitionCount(topic); }
-
-  async connect(): Promise<void> {
-    if (!this.connected) { await this.p.connect(); this.connected = true; }
-  }
-
-  /** Sends and waits for the broker's acknowledgement (acks=all), so a caller can count on it. */
-  async send(topic: string, messages: OutMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    await this.connect();
-    await this.p.send({ topic, acks: -1, compression: this.compression, messages });
-  }
-
-  async sendMany(batches: { topic: string; messages: OutMessage[] }[]): Promise<void> {
-    const nonEmpty = batches.filter((b) => b.messages.length > 0);
-    if (nonEmpty.length === 0) return;
-    await this.connect();
-    await this.p.sendBatch({ acks: -1, compression: this.compression, topicMessages: nonEmpty });
-  }
-
-  async close(): Promise<void> {
-    if (this.connected) { this.connected = false; await this.p.disconnect(); }
-  }
-}
-
-/** heartbeat() keeps group membership alive while a handler waits (e.g. retrying a database). */
-export type BatchHandler = (batch: InBatch, ctl: { heartbeat(): Promise<void> }) => Promise<void>;
-
-export class TaplineConsumer {
-  private running = false;
-  constructor(private readonly c: Consumer) {}
-
-  /**
-   * Delivers batches one partition at a time; nothing is committed automatically. The handler
-   * commits with commit() once its output is safely written (at-least-once, idempotent sinks).
-   */
-  async run(topics: string[], handler: BatchHandler,
-    opts: { fromBeginning?: boolean; startAt?: { topic: string; offsets: Map<number, bigint> } } = {}): Promise<void> {
-    await this.c.connect();
-    await this.c.subscribe({ topics, fromBeginning: opts.fromBeginning ?? true });
-    this.running = true;
-    const running = this.c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale()) return;
-        const msgs: InMessage[] = batch.messages.map((m) => ({
-          offset: BigInt(m.offset),
-          key: m.key,
-          value: m.value,
-          timestampMs: Number(m.timestamp),
-          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === undefined ? '' : String(v)])),
-        }));
-        await handler({ topic: batch.topic, partition: batch.partition, messages: msgs, highWatermark: BigInt(batch.highWatermark) }, { heartbeat });
-        const last = batch.messages[batch.messages.length - 1];
-        if (last) resolveOffset(last.offset);
-        await heartbeat();
-      },
-    });
-    await running;
-    // Explicit start positions (replays): applied on the next fetch. Records fetched before the
-    // seek takes effect are the caller's to skip (it knows the range it wants).
-    if (opts.startAt) {
-      for (const [partition, offset] of opts.startAt.offsets) this.c.seek({ topic: opts.startAt.topic, partition, offset: offset.toString() });
-    }
-  }
-
-  async commit(offsets: OffsetCommit[]): Promise<void> {
-    if (offsets.length === 0) return;
-    await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() })));
-  }
-
-  pause(topic: string): void { this.c.pause([{ topic }]); }
-  resume(topic: string): void { this.c.resume([{ topic }]); }
-
-  async close(): Promise<void> {
-    if (!this.running) { await this.c.disconnect().catch(() => undefined); return; }
-    this.running = false;
-    await this.c.disconnect();
   }
 }
 

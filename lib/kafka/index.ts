@@ -5,6 +5,9 @@
 export { probeKafka, type ProbeResult } from './probe';
 export { partitionForKey } from './partition';
 export {
-  KafkaClient, TaplineProducer, TaplineConsumer, assertBrokers,
-  type KafkaSettings, type TopicSpec, type OutMessage, type InMessage, type InBatch, type OffsetCommit, type BatchHandler,
+  KafkaClient, assertBrokers,
+  type KafkaSettings, type TopicSpec, type OutMessage, type InMessage, type InBatch, type OffsetCommit,
 } from './client';
+export { TaplineProducer, TransactionalProducer, type TxnOffsets } from './producer';
+export { TaplineConsumer, type BatchHandler, type RunOptions } from './consumer';
+export { readPartitionsToEnd } from './restore';

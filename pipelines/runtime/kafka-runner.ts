@@ -1,35 +1,46 @@
 /**
- * Runs a stage against Kafka: consume a batch, decode (poison -> dead-letter topic), process in
- * the partition's task, punctuate, produce what the task forwarded, and only then commit the
- * input offsets that are safe (nothing before them lives only in memory). Output is therefore
- * at-least-once with keyed, idempotent consumers downstream.
+ * Runs a stage against Kafka, one task per assigned input partition.
  *
- * Bounded mode (the demo, replays): end offsets are taken when start() is called; once every
- * partition has been read up to them, all tasks get END_OF_STREAM (every window closes), the
- * results are produced and committed, and done() resolves.
+ * exactly_once (default): per input batch, one Kafka transaction per task carries the outputs,
+ * the dead letters, the changelog records of every store key the batch changed, and the input
+ * offsets. A task's transactional id is <group>-<topic>-<partition>: whoever takes a partition
+ * over (restart, rebalance) fences the previous owner before restoring the stores from the
+ * changelog, so nothing is lost or counted twice. Downstream consumers read committed only.
+ *
+ * at_least_once: outputs are produced (idempotent producer) and then the input offsets that are
+ * safe are committed: nothing before them lives only in memory. Replays may re-emit windows.
+ *
+ * Bounded mode (the demo, replays): the end offsets are fixed at start(); once every partition
+ * has been read up to them, all tasks get END_OF_STREAM, results are committed, done() resolves.
  */
 import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
 import { errorMessage, isTaplineError } from '../../lib/errors';
-import type { KafkaClient, InBatch, OffsetCommit, OutMessage, TaplineConsumer, TaplineProducer } from '../../lib/kafka';
+import type { InBatch, KafkaClient, OutMessage, TaplineConsumer, TaplineProducer, TransactionalProducer } from '../../lib/kafka';
 import { Task } from './task';
 import { InputCodec } from './input-codec';
 import { Completion, EndOffsets, prepareBoundedRun, type OffsetRange } from './bounded';
+import { changelogBatches, ensureChangelogs, restoreTask } from './changelog';
 import { END_OF_STREAM, type StageDefinition } from './types';
+
+export type Guarantee = 'exactly_once' | 'at_least_once';
 
 export interface RunnerOptions {
   kafka: KafkaClient;
   deadLetterTopic: string;
   groupId?: string;
+  guarantee?: Guarantee;
   /** Stop at the end offsets seen at start (from committed offsets, or exactly `range`). */
   bounded?: boolean;
   range?: OffsetRange;
 }
 
+interface Slot<V> { task: Task<V>; txn: TransactionalProducer | null }
+
 export class StageRunner<V> {
   readonly metrics: ComponentMetrics;
   private readonly log;
-  private readonly tasks = new Map<number, Task<V>>();
+  private readonly slots = new Map<number, Slot<V>>();
   private consumer: TaplineConsumer | null = null;
   private producer: TaplineProducer | null = null;
   private codec: InputCodec<V> | null = null;
@@ -37,10 +48,12 @@ export class StageRunner<V> {
   private finished = false;
   private closed = false;
   private readonly completion = new Completion();
+  readonly guarantee: Guarantee;
 
   constructor(readonly def: StageDefinition<V>, private readonly opts: RunnerOptions) {
     this.metrics = new ComponentMetrics(def.name);
     this.log = logger(def.name);
+    this.guarantee = opts.guarantee ?? 'exactly_once';
   }
 
   get groupId(): string { return this.opts.groupId ?? `tapline-${this.def.name}`; }
@@ -48,8 +61,12 @@ export class StageRunner<V> {
   async start(): Promise<void> {
     const { kafka } = this.opts;
     this.codec = new InputCodec<V>(this.def);
-    this.producer = kafka.producer({ idempotent: true });
-    await this.producer.connect();
+    if (this.guarantee === 'exactly_once') {
+      await ensureChangelogs(kafka, this.groupId, this.def.stores, await kafka.partitionCount(this.def.input.topic));
+    } else {
+      this.producer = kafka.producer({ idempotent: true });
+      await this.producer.connect();
+    }
     if (this.opts.bounded) {
       this.ends = await prepareBoundedRun(kafka, this.def.input.topic, this.groupId, this.opts.range);
       this.log.info({ endOffsets: this.ends.describe() }, 'bounded run: reading up to these end offsets');
@@ -57,20 +74,48 @@ export class StageRunner<V> {
     }
     this.consumer = kafka.consumer(this.groupId);
     const startAt = this.opts.range ? { topic: this.def.input.topic, offsets: this.opts.range.from } : undefined;
-    this.consumer.run([this.def.input.topic], (b) => this.onBatch(b), { startAt }).catch((e: Error) => this.completion.reject(e));
+    this.consumer.run([this.def.input.topic], (b) => this.onBatch(b), {
+      startAt,
+      onAssigned: (a) => { void this.onAssigned(a.get(this.def.input.topic) ?? []); },
+      onProgress: (_t, p, next) => { if (this.ends?.advance(p, next)) void this.finish(); },
+    }).catch((e: Error) => this.completion.reject(e));
   }
 
   done(): Promise<void> { return this.completion.promise; }
 
-  private task(partition: number): Task<V> {
-    let t = this.tasks.get(partition);
-    if (!t) { t = new Task(this.def, partition, this.metrics, this.log.child({ partition })); this.tasks.set(partition, t); }
-    return t;
+  /** Partitions taken away by a rebalance: their tasks go (their state is in the changelog). */
+  private async onAssigned(partitions: number[]): Promise<void> {
+    for (const [p, slot] of this.slots) {
+      if (partitions.includes(p)) continue;
+      this.slots.delete(p);
+      slot.task.close();
+      await slot.txn?.close();
+      this.log.info({ partition: p }, 'partition revoked');
+    }
+  }
+
+  private async slot(partition: number): Promise<Slot<V>> {
+    let s = this.slots.get(partition);
+    if (s) return s;
+    const task = new Task(this.def, partition, this.metrics, this.log.child({ partition }));
+    let txn: TransactionalProducer | null = null;
+    if (this.guarantee === 'exactly_once') {
+      // Fence first (aborting a previous owner's open transaction), then read the changelog.
+      txn = this.opts.kafka.transactionalProducer(`${this.groupId}-${this.def.input.topic}-${partition}`);
+      await txn.connect();
+      const t0 = Date.now();
+      const n = await restoreTask(this.opts.kafka, this.groupId, task);
+      this.log.info({ partition, records: n, ms: Date.now() - t0, streamTime: String(task.streamTimeNs) }, 'task restored');
+    }
+    s = { task, txn };
+    this.slots.set(partition, s);
+    return s;
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
     if (this.finished) return;
-    const task = this.task(batch.partition);
+    const slot = await this.slot(batch.partition);
+    const { task } = slot;
     const deadLetters: OutMessage[] = [];
     for (const m of batch.messages) {
       if (this.ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
@@ -81,14 +126,11 @@ export class StageRunner<V> {
         values = this.codec!.decode(m.value);
       } catch (e) {
         const code = isTaplineError(e) ? e.code : 'AVRO_DECODE';
+        this.metrics.received();
         this.metrics.error(code);
         this.metrics.dropped('dead-letter');
-        deadLetters.push({
-          key: m.key, value: m.value,
-          headers: { 'tapline.reason': errorMessage(e), 'tapline.code': code, 'tapline.stage': this.def.name,
-            'tapline.source': `${batch.topic}/${batch.partition}/${m.offset}` },
-        });
-        this.metrics.received();
+        deadLetters.push({ key: m.key, value: m.value, headers: { 'tapline.reason': errorMessage(e), 'tapline.code': code,
+          'tapline.stage': this.def.name, 'tapline.source': `${batch.topic}/${batch.partition}/${m.offset}` } });
         task.nextOffset = m.offset + 1n;
         continue;
       }
@@ -100,50 +142,67 @@ export class StageRunner<V> {
     }
     task.punctuate();
     this.metrics.streamTime(task.streamTimeNs);
-    await this.flush([task], deadLetters);
-    if (this.ends?.advance(batch.partition, task.nextOffset)) await this.finish();
+    try {
+      await this.commit(slot, deadLetters, false);
+    } catch (e) {
+      // The task's memory is now ahead of what Kafka holds: drop it; the consumer restarts from
+      // the committed offsets and the next owner restores the committed state.
+      this.slots.delete(batch.partition);
+      task.close();
+      await slot.txn?.close();
+      this.metrics.error('KAFKA_COMMIT');
+      throw e;
+    }
   }
 
-  /** Produces everything the tasks forwarded, then commits their safe offsets. */
-  private async flush(tasks: Task<V>[], deadLetters: OutMessage[] = [], commitAll = false): Promise<void> {
+  private outputs(task: Task<V>, deadLetters: OutMessage[]): { topic: string; messages: OutMessage[] }[] {
     const byTopic = new Map<string, OutMessage[]>();
-    for (const t of tasks) for (const e of t.drain()) {
+    for (const e of task.drain()) {
       const l = byTopic.get(e.topic) ?? [];
       l.push({ key: e.key, value: e.value });
       byTopic.set(e.topic, l);
     }
     if (deadLetters.length) byTopic.set(this.opts.deadLetterTopic, [...(byTopic.get(this.opts.deadLetterTopic) ?? []), ...deadLetters]);
-    const batches = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    await this.producer!.sendMany(batches);
-    for (const b of batches) if (b.topic !== this.opts.deadLetterTopic) this.metrics.sent(b.messages.length);
-    const commits: OffsetCommit[] = [];
-    for (const t of tasks) {
-      const off = commitAll ? (t.nextOffset >= 0n ? t.nextOffset : null) : t.safeCommitOffset();
-      if (off !== null) commits.push({ topic: this.def.input.topic, partition: t.partition, offset: off });
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  /** Makes the task's progress durable, the way the guarantee requires. */
+  private async commit(slot: Slot<V>, deadLetters: OutMessage[], final: boolean): Promise<void> {
+    const { task } = slot;
+    const out = this.outputs(task, deadLetters);
+    if (slot.txn) {
+      const offsets = task.nextOffset >= 0n ? { groupId: this.groupId, topic: this.def.input.topic, partition: task.partition, offset: task.nextOffset } : null;
+      await slot.txn.commit([...out, ...changelogBatches(this.groupId, task)], offsets);
+    } else {
+      await this.producer!.sendMany(out);
+      const off = final ? (task.nextOffset >= 0n ? task.nextOffset : null) : task.safeCommitOffset();
+      if (off !== null && this.consumer) await this.consumer.commit([{ topic: this.def.input.topic, partition: task.partition, offset: off }]);
     }
-    if (this.consumer) await this.consumer.commit(commits);
+    for (const b of out) if (b.topic !== this.opts.deadLetterTopic) this.metrics.sent(b.messages.length);
   }
 
   private async finish(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     try {
-      const tasks = [...this.tasks.values()];
-      for (const t of tasks) t.punctuate(END_OF_STREAM);
-      await this.flush(tasks, [], true);
+      for (const slot of this.slots.values()) {
+        slot.task.punctuate(END_OF_STREAM);
+        await this.commit(slot, [], true);
+      }
       this.completion.resolve();
     } catch (e) {
       this.completion.reject(e as Error);
     }
   }
 
-  /** Safe to call twice. Open windows of an unbounded run stay uncommitted and are re-read. */
+  /** Safe to call twice. Uncommitted progress is re-read by the next owner of each partition. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.finished = true;
     await this.consumer?.close().catch(() => undefined);
-    for (const t of this.tasks.values()) t.close();
+    for (const s of this.slots.values()) { s.task.close(); await s.txn?.close(); }
+    this.slots.clear();
     await this.producer?.close().catch(() => undefined);
   }
 }

@@ -7,7 +7,7 @@ import { AvroCodec } from '../../schemas';
 import type { ComponentMetrics } from '../../lib/metrics';
 import type { Logger } from '../../lib/log';
 import { InMemoryStore } from './store';
-import type { Processor, ProcessorContext, StageDefinition, StreamRecord } from './types';
+import { END_OF_STREAM, type Processor, type ProcessorContext, type StageDefinition, type StreamRecord } from './types';
 
 export interface Emitted { topic: string; key: string | null; value: Buffer }
 
@@ -47,6 +47,16 @@ export class Task<V> {
 
   get streamTimeNs(): bigint { return this.streamTime; }
 
+  /** Task metadata that must survive a restart with the stores (exactly-once restore). */
+  get meta(): { streamTime: bigint; lastPunctuated: bigint } {
+    return { streamTime: this.streamTime, lastPunctuated: this.lastPunctuated };
+  }
+
+  restoreMeta(m: { streamTime: bigint; lastPunctuated: bigint }): void {
+    this.streamTime = m.streamTime;
+    this.lastPunctuated = m.lastPunctuated;
+  }
+
   process(rec: StreamRecord<V>): void {
     for (const s of this.stores.values()) s.currentOffset = rec.offset;
     // Stream time advances after the record, so during process() ctx.streamTimeNs() is the
@@ -60,7 +70,9 @@ export class Task<V> {
   punctuate(to?: bigint): void {
     const t = to ?? this.streamTime;
     if (t <= this.lastPunctuated) return;
-    this.lastPunctuated = t;
+    // END_OF_STREAM ends one bounded run; it must not stay recorded (and be restored) as the
+    // time reached, or a later run's punctuations would all look like the past.
+    if (t !== END_OF_STREAM) this.lastPunctuated = t;
     for (const s of this.stores.values()) s.currentOffset = -1n;
     this.processor.punctuate(t);
   }

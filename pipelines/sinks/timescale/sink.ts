@@ -52,7 +52,11 @@ export class TimescaleSink {
     }
     this.consumer = this.opts.kafka.consumer(this.cfg.groupId);
     const startAt = this.opts.range ? { topic: this.cfg.topic, offsets: this.opts.range.from } : undefined;
-    this.consumer.run([this.cfg.topic], (b, ctl) => this.onBatch(b, ctl.heartbeat), { startAt }).catch((e: Error) => this.completion.reject(e));
+    this.consumer.run([this.cfg.topic], (b, ctl) => this.onBatch(b, ctl.heartbeat), {
+      startAt,
+      // Progress includes batches of only transaction markers (the topic is written transactionally).
+      onProgress: (_t, p, next) => { if (this.ends?.advance(p, next)) this.completion.resolve(); },
+    }).catch((e: Error) => this.completion.reject(e));
   }
 
   done(): Promise<void> { return this.completion.promise; }
@@ -80,7 +84,6 @@ export class TimescaleSink {
     if (deadLetters.length) await this.producer!.send(this.cfg.deadLetterTopic, deadLetters);
     if (lastOffset !== null) {
       await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: lastOffset + 1n }]);
-      if (this.ends?.advance(batch.partition, lastOffset + 1n)) this.completion.resolve();
     }
   }
 

@@ -145,3 +145,32 @@ export function compareWithTcptrace(file: string, flows: Map<string, FlowTotals>
   }
   return rows;
 }
+
+export interface RexmitComparison {
+  file: string; flow: string; dir: 'ab' | 'ba';
+  /** tshark frames with sequence space below the next expected byte (retransmission, fast/spurious retransmission or out-of-order) */
+  tsharkBelowNext: number; tsharkRetrans: number; tsharkOoo: number;
+  oursRetrans: number; oursLostBefore: number; oursOoo: number; oursZwProbes: number;
+}
+
+const BELOW = 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order';
+
+/** Per flow and direction, our loss classification against tshark's expert analysis. */
+export function compareWithTshark(file: string, flows: Map<string, FlowTotals>): RexmitComparison[] {
+  const below = tsharkCountByFlow(file, `(${BELOW}) && tcp.len > 0`);
+  const rex = tsharkCountByFlow(file, '(tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission) && tcp.len > 0');
+  const ooo = tsharkCountByFlow(file, 'tcp.analysis.out_of_order && tcp.len > 0');
+  const rows: RexmitComparison[] = [];
+  for (const f of flows.values()) {
+    if (!f.key.startsWith('6|')) continue;
+    for (const dir of ['ab', 'ba'] as const) {
+      const t = dir === 'ab' ? f.tcpAb : f.tcpBa;
+      const k = `${f.key}|${dir}`;
+      rows.push({ file: path.basename(file), flow: `${f.a}:${f.pa}-${f.b}:${f.pb}`, dir,
+        tsharkBelowNext: below.get(k) ?? 0, tsharkRetrans: rex.get(k) ?? 0, tsharkOoo: ooo.get(k) ?? 0,
+        oursRetrans: t.retransmitted_segments ?? 0, oursLostBefore: t.lost_before_mirror_segments ?? 0, oursOoo: t.out_of_order_segments ?? 0,
+        oursZwProbes: t.zero_window_probes ?? 0 });
+    }
+  }
+  return rows;
+}

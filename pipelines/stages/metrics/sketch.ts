@@ -7,25 +7,52 @@
 import { DDSketch } from '@datadog/sketches-js';
 import type { DDSketchBins, RttStats } from '../../../schemas/flow-metrics';
 
+/**
+ * The accumulator lives in a state store, whose values must stay plain data (the changelog
+ * serializes them with structured clone: class instances would lose their methods). So it keeps
+ * the DDSketch's bins itself, keyed by the library's own mapping (exactly what
+ * DDSketch.accept() does with a positive value), and a real DDSketch is built from them when
+ * the window is emitted.
+ */
 export interface RttAcc {
-  sk: DDSketch;
-  /** exact integer ns extremes (the sketch's own min/max are doubles of the same values) */
+  n: number;
+  sum: number;
+  zero: number;
+  /** sketch key -> count */
+  bins: Record<number, number>;
+  /** exact integer ns extremes */
   min: number;
   max: number;
   dsum: number;
   dcount: number;
 }
 
-export function newRttAcc(relativeAccuracy: number): RttAcc {
-  return { sk: new DDSketch({ relativeAccuracy }), min: Infinity, max: -Infinity, dsum: 0, dcount: 0 };
+const mappings = new Map<number, DDSketch['mapping']>();
+function mappingFor(relativeAccuracy: number): DDSketch['mapping'] {
+  let m = mappings.get(relativeAccuracy);
+  if (!m) { m = new DDSketch({ relativeAccuracy }).mapping; mappings.set(relativeAccuracy, m); }
+  return m;
+}
+
+export function newRttAcc(): RttAcc {
+  return { n: 0, sum: 0, zero: 0, bins: {}, min: Infinity, max: -Infinity, dsum: 0, dcount: 0 };
 }
 
 /** Adds one sample; `prev` is the previous sample of this kind on this flow (NaN if none). */
-export function addSample(acc: RttAcc, ns: number, prev: number): void {
-  acc.sk.accept(ns);
+export function addSample(acc: RttAcc, ns: number, prev: number, relativeAccuracy: number): void {
+  const m = mappingFor(relativeAccuracy);
+  if (ns > m.minPossible) { const k = m.key(ns); acc.bins[k] = (acc.bins[k] ?? 0) + 1; } else acc.zero++;
+  acc.n++;
+  acc.sum += ns;
   if (ns < acc.min) acc.min = ns;
   if (ns > acc.max) acc.max = ns;
   if (!Number.isNaN(prev)) { acc.dsum += Math.abs(ns - prev); acc.dcount++; }
+}
+
+export function accToBins(acc: RttAcc, relativeAccuracy: number): DDSketchBins {
+  const keys = Object.keys(acc.bins).map(Number).sort((a, b) => a - b);
+  return { relative_accuracy: relativeAccuracy, gamma: mappingFor(relativeAccuracy).gamma, zero_count: acc.zero,
+    keys, counts: keys.map((k) => acc.bins[k]) };
 }
 
 /** The sketch's non-empty bins (positive store; RTTs are never negative). */
@@ -58,13 +85,14 @@ export function sketchFromBins(b: DDSketchBins, summary?: { count: number; sum: 
 }
 
 export function toRttStats(acc: RttAcc, relativeAccuracy: number): RttStats {
-  const sk = acc.sk;
+  const bins = accToBins(acc, relativeAccuracy);
+  const sk = sketchFromBins(bins, { count: acc.n, sum: acc.sum, min: acc.min, max: acc.max });
   return {
-    count: BigInt(sk.count), sum_ns: sk.sum, mean_ns: sk.sum / sk.count,
+    count: BigInt(acc.n), sum_ns: acc.sum, mean_ns: acc.sum / acc.n,
     min_ns: BigInt(acc.min), max_ns: BigInt(acc.max),
     p50_ns: sk.getValueAtQuantile(0.5), p95_ns: sk.getValueAtQuantile(0.95), p99_ns: sk.getValueAtQuantile(0.99),
     jitter_ns: acc.dcount > 0 ? acc.dsum / acc.dcount : null, delta_sum_ns: acc.dsum, delta_count: BigInt(acc.dcount),
-    sketch: sketchToBins(sk, relativeAccuracy),
+    sketch: bins,
   };
 }
 

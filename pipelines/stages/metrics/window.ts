@@ -67,8 +67,8 @@ export function tcpCounters(acc: WindowAcc): [number[], number[]] {
 
 export function rttSample(acc: WindowAcc, kind: number, ns: number, prev: number, relativeAccuracy: number): void {
   let r = acc.rtt[kind];
-  if (!r) { r = newRttAcc(relativeAccuracy); acc.rtt[kind] = r; }
-  addSample(r, ns, prev);
+  if (!r) { r = newRttAcc(); acc.rtt[kind] = r; }
+  addSample(r, ns, prev, relativeAccuracy);
 }
 
 function tcpDirection(c: number[]): TcpDirection {

@@ -1,0 +1,87 @@
+/**
+ * The consumer: whole batches to the caller, nothing committed automatically, and progress
+ * reports that include batches holding only transaction markers or aborted records (those
+ * never reach the handler, but a reader waiting for an end offset must see it reached).
+ */
+import type { Consumer } from 'kafkajs';
+import type { InBatch, InMessage, OffsetCommit } from './client';
+
+/** heartbeat() keeps group membership alive while a handler waits (e.g. retrying a database). */
+export type BatchHandler = (batch: InBatch, ctl: { heartbeat(): Promise<void> }) => Promise<void>;
+
+export interface RunOptions {
+  fromBeginning?: boolean;
+  /** Replays: positions to seek to once the consumer runs. */
+  startAt?: { topic: string; offsets: Map<number, bigint> };
+  /** Called after every fetched batch with the next offset to read (markers included). */
+  onProgress?: (topic: string, partition: number, nextOffset: bigint) => void;
+  /** Called after each group join with this member's partitions per topic. */
+  onAssigned?: (assignment: Map<string, number[]>) => void;
+}
+
+export class TaplineConsumer {
+  private running = false;
+  constructor(private readonly c: Consumer) {}
+
+  /**
+   * Delivers batches one partition at a time; nothing is committed automatically. The handler
+   * commits with commit() once its output is safely written (at-least-once, idempotent sinks).
+   */
+  async run(topics: string[], handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
+    const { onProgress, onAssigned } = opts;
+    if (onProgress) {
+      // END_BATCH_PROCESS also fires for batches of only control records / aborted messages.
+      this.c.on(this.c.events.END_BATCH_PROCESS, (e) => {
+        const last = e.payload.lastOffset;
+        if (last !== null && last !== undefined) onProgress(e.payload.topic, e.payload.partition, BigInt(last) + 1n);
+      });
+    }
+    if (onAssigned) {
+      this.c.on(this.c.events.GROUP_JOIN, (e) => {
+        onAssigned(new Map(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, ps as number[]])));
+      });
+    }
+    await this.c.connect();
+    await this.c.subscribe({ topics, fromBeginning: opts.fromBeginning ?? true });
+    this.running = true;
+    const running = this.c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const msgs: InMessage[] = batch.messages.map((m) => ({
+          offset: BigInt(m.offset),
+          key: m.key,
+          value: m.value,
+          timestampMs: Number(m.timestamp),
+          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === undefined ? '' : String(v)])),
+        }));
+        await handler({ topic: batch.topic, partition: batch.partition, messages: msgs, highWatermark: BigInt(batch.highWatermark) }, { heartbeat });
+        const last = batch.messages[batch.messages.length - 1];
+        if (last) resolveOffset(last.offset);
+        await heartbeat();
+      },
+    });
+    await running;
+    // Explicit start positions (replays): applied on the next fetch. Records fetched before the
+    // seek takes effect are the caller's to skip (it knows the range it wants).
+    if (opts.startAt) {
+      for (const [partition, offset] of opts.startAt.offsets) this.c.seek({ topic: opts.startAt.topic, partition, offset: offset.toString() });
+    }
+  }
+
+  async commit(offsets: OffsetCommit[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() })));
+  }
+
+  pause(topic: string, partitions?: number[]): void { this.c.pause([{ topic, partitions }]); }
+  resume(topic: string): void { this.c.resume([{ topic }]); }
+
+  async close(): Promise<void> {
+    if (!this.running) { await this.c.disconnect().catch(() => undefined); return; }
+    this.running = false;
+    await this.c.disconnect();
+  }
+}
+

@@ -1,0 +1,76 @@
+/**
+ * Producers: TaplineProducer (idempotent, acks=all: a resolved send is durable) and
+ * TransactionalProducer (exactly-once stages: outputs, changelog records and the consumed
+ * offsets commit atomically, or not at all).
+ */
+import type { CompressionTypes, Producer } from 'kafkajs';
+import type { OutMessage } from './client';
+
+export interface PartitionSource { partitionCount(topic: string): Promise<number> }
+
+export class TaplineProducer {
+  private connected = false;
+  constructor(private readonly p: Producer, private readonly compression: CompressionTypes, private readonly client: PartitionSource) {}
+
+  partitionCount(topic: string): Promise<number> { return this.client.partitionCount(topic); }
+
+  async connect(): Promise<void> {
+    if (!this.connected) { await this.p.connect(); this.connected = true; }
+  }
+
+  /** Sends and waits for the broker's acknowledgement (acks=all), so a caller can count on it. */
+  async send(topic: string, messages: OutMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.connect();
+    await this.p.send({ topic, acks: -1, compression: this.compression, messages });
+  }
+
+  async sendMany(batches: { topic: string; messages: OutMessage[] }[]): Promise<void> {
+    const nonEmpty = batches.filter((b) => b.messages.length > 0);
+    if (nonEmpty.length === 0) return;
+    await this.connect();
+    await this.p.sendBatch({ acks: -1, compression: this.compression, topicMessages: nonEmpty });
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) { this.connected = false; await this.p.disconnect(); }
+  }
+}
+
+
+export interface TxnOffsets { groupId: string; topic: string; partition: number; offset: bigint /* next offset to read */ }
+
+export class TransactionalProducer {
+  private connected = false;
+  constructor(private readonly p: Producer, private readonly compression: CompressionTypes, readonly transactionalId: string) {}
+
+  /** Connecting registers the transactional id; this fences any older producer with the same id. */
+  async connect(): Promise<void> {
+    if (!this.connected) { await this.p.connect(); this.connected = true; }
+  }
+
+  /**
+   * One transaction: all batches and the input offsets become visible to read_committed
+   * consumers together, or the transaction is aborted and the error rethrown.
+   */
+  async commit(batches: { topic: string; messages: OutMessage[] }[], offsets: TxnOffsets | null): Promise<void> {
+    await this.connect();
+    const txn = await this.p.transaction();
+    try {
+      const nonEmpty = batches.filter((b) => b.messages.length > 0);
+      if (nonEmpty.length) await txn.sendBatch({ acks: -1, compression: this.compression, topicMessages: nonEmpty });
+      if (offsets) {
+        await txn.sendOffsets({ consumerGroupId: offsets.groupId,
+          topics: [{ topic: offsets.topic, partitions: [{ partition: offsets.partition, offset: offsets.offset.toString() }] }] });
+      }
+      await txn.commit();
+    } catch (e) {
+      await txn.abort().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.connected) { this.connected = false; await this.p.disconnect().catch(() => undefined); }
+  }
+}
