@@ -21,6 +21,7 @@ import { Task } from './task';
 import { InputCodec } from './input-codec';
 import { Completion, EndOffsets, prepareBoundedRun, type OffsetRange } from './bounded';
 import { changelogBatches, ensureChangelogs, restoreTask } from './changelog';
+import { GlobalFollower } from './global-follower';
 import { END_OF_STREAM, type StageDefinition } from './types';
 
 export type Guarantee = 'exactly_once' | 'at_least_once';
@@ -42,6 +43,7 @@ export class StageRunner<V> {
   private readonly log;
   private readonly slots = new Map<number, Slot<V>>();
   private consumer: TaplineConsumer | null = null;
+  private globals: GlobalFollower | null = null;
   private producer: TaplineProducer | null = null;
   private codec: InputCodec<V> | null = null;
   private ends: EndOffsets | null = null;
@@ -61,6 +63,10 @@ export class StageRunner<V> {
   async start(): Promise<void> {
     const { kafka } = this.opts;
     this.codec = new InputCodec<V>(this.def);
+    if (this.def.globals?.length) {
+      this.globals = new GlobalFollower(kafka, this.def.globals, this.metrics, this.groupId);
+      await this.globals.start(); // tasks see a caught-up inventory before their first record
+    }
     if (this.guarantee === 'exactly_once') {
       await ensureChangelogs(kafka, this.groupId, this.def.stores, await kafka.partitionCount(this.def.input.topic));
     } else {
@@ -97,7 +103,7 @@ export class StageRunner<V> {
   private async slot(partition: number): Promise<Slot<V>> {
     let s = this.slots.get(partition);
     if (s) return s;
-    const task = new Task(this.def, partition, this.metrics, this.log.child({ partition }));
+    const task = new Task(this.def, partition, this.metrics, this.log.child({ partition }), this.globals?.tables);
     let txn: TransactionalProducer | null = null;
     if (this.guarantee === 'exactly_once') {
       // Fence first (aborting a previous owner's open transaction), then read the changelog.
@@ -204,5 +210,6 @@ export class StageRunner<V> {
     for (const s of this.slots.values()) { s.task.close(); await s.txn?.close(); }
     this.slots.clear();
     await this.producer?.close().catch(() => undefined);
+    await this.globals?.close();
   }
 }

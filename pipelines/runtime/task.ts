@@ -7,6 +7,7 @@ import { AvroCodec } from '../../schemas';
 import type { ComponentMetrics } from '../../lib/metrics';
 import type { Logger } from '../../lib/log';
 import { InMemoryStore } from './store';
+import type { GlobalTable } from './global-table';
 import { END_OF_STREAM, type Processor, type ProcessorContext, type StageDefinition, type StreamRecord } from './types';
 
 export interface Emitted { topic: string; key: string | null; value: Buffer }
@@ -21,7 +22,8 @@ export class Task<V> {
   /** next input offset after the last processed record */
   nextOffset = -1n;
 
-  constructor(readonly def: StageDefinition<V>, readonly partition: number, metrics: ComponentMetrics, log: Logger) {
+  constructor(readonly def: StageDefinition<V>, readonly partition: number, metrics: ComponentMetrics, log: Logger,
+    globals: Map<string, GlobalTable<unknown>> = new Map()) {
     for (const [topic, schema] of Object.entries(def.outputs)) this.codecs.set(topic, new AvroCodec(schema));
     for (const name of def.stores) this.stores.set(name, new InMemoryStore(name));
     const ctx: ProcessorContext = {
@@ -33,6 +35,11 @@ export class Task<V> {
         const s = this.stores.get(name);
         if (!s) throw new Error(`stage ${def.name} did not declare store "${name}"`);
         return s as InMemoryStore<S>;
+      },
+      globalTable: <G>(name: string) => {
+        const g = globals.get(name);
+        if (!g) throw new Error(`stage ${def.name} did not declare global table "${name}"`);
+        return g as unknown as GlobalTable<G>;
       },
       forward: (topic, key, value) => {
         const codec = this.codecs.get(topic);

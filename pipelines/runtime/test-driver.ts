@@ -8,6 +8,7 @@ import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
 import { Task } from './task';
 import { InputCodec } from './input-codec';
+import { GlobalTable } from './global-table';
 import { END_OF_STREAM, type StageDefinition } from './types';
 
 export interface DriverOutput<T> { key: string | null; value: T }
@@ -18,16 +19,18 @@ export class TopologyTestDriver<V> {
   private readonly outputs = new Map<string, { key: string | null; value: Buffer }[]>();
   private readonly offsets = new Map<number, bigint>();
   private readonly inputCodec: InputCodec<V>;
+  private readonly globals = new Map<string, GlobalTable<unknown>>();
 
   constructor(readonly def: StageDefinition<V>, private readonly partitions = 1) {
     this.metrics = new ComponentMetrics(`${def.name}-test`);
     this.inputCodec = new InputCodec<V>(def);
+    for (const g of def.globals ?? []) this.globals.set(g.name, new GlobalTable<unknown>(g as never));
   }
 
   private task(partition: number): Task<V> {
     let t = this.tasks.get(partition);
     if (!t) {
-      t = new Task(this.def, partition, this.metrics, logger(`${this.def.name}-test`));
+      t = new Task(this.def, partition, this.metrics, logger(`${this.def.name}-test`), this.globals);
       this.tasks.set(partition, t);
     }
     return t;
@@ -56,6 +59,21 @@ export class TopologyTestDriver<V> {
     }
     task.punctuate();
     this.collect(task);
+  }
+
+  /** An update of a global table (value null = tombstone at tsNs), through its Avro codec. */
+  pipeGlobal(name: string, key: string, value: unknown | null, tsNs = 0n): void {
+    const table = this.globals.get(name);
+    if (!table) throw new Error(`stage ${this.def.name} has no global table ${name}`);
+    const spec = this.def.globals!.find((g) => g.name === name)!;
+    const codec = new AvroCodec<unknown>(spec.schema);
+    table.apply(key, value === null ? null : codec.decode(codec.encode(value)), tsNs);
+  }
+
+  globalTable<G>(name: string): GlobalTable<G> {
+    const t = this.globals.get(name);
+    if (!t) throw new Error(`no global table ${name}`);
+    return t as unknown as GlobalTable<G>;
   }
 
   /** Ends the input: every task is punctuated with END_OF_STREAM. */

@@ -29,12 +29,34 @@ export interface KeyValueStore<V> {
   readonly size: number;
 }
 
+/** A compacted topic every task reads in full, with time-versioned lookups (see global-table.ts). */
+export interface GlobalTableSpec<V = unknown> {
+  name: string;
+  topic: string;
+  schema: string;
+  /** event time from which a version is valid */
+  timestampOf(value: V): bigint;
+  /** secondary keys to look versions up by (e.g. MACs and IPs of a VM) */
+  indexKeys(value: V): string[];
+  maxVersions?: number;
+}
+
+export interface GlobalTableView<V> {
+  get(key: string): V | undefined;
+  entries(): IterableIterator<[string, V]>;
+  readonly size: number;
+  lookup(indexKey: string, ts: bigint): { key: string; value: V; since: bigint } | undefined;
+  history(indexKey: string): { ts: bigint; key: string; value: V | null }[];
+}
+
 export interface ProcessorContext {
   readonly stage: string;
   readonly partition: number;
   readonly metrics: ComponentMetrics;
   readonly log: Logger;
   store<V>(name: string): KeyValueStore<V>;
+  /** A global table declared by the stage (read-only). */
+  globalTable<V>(name: string): GlobalTableView<V>;
   /** Emits a record to one of the stage's declared output topics. */
   forward(topic: string, key: string | null, value: unknown): void;
   /** The highest event time this task has seen (ns). */
@@ -60,6 +82,7 @@ export interface StageDefinition<V> {
   /** output topic -> schema name */
   outputs: Record<string, string>;
   stores: string[];
+  globals?: GlobalTableSpec<never>[];
   timestampOf(value: V): bigint;
   create(): Processor<V>;
 }
