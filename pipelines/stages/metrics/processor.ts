@@ -15,7 +15,7 @@ import { END_OF_STREAM, type KeyValueStore, type Processor, type ProcessorContex
 import type { MetricsConfig } from './config';
 import { icmpPacket } from './icmp';
 import { newDirState, newHandshake, tcpSegment, type DirState, type HandshakeState, type TcpContext } from './tcp';
-import { countPacket, newWindowAcc, toFlowMetrics, RTT_KINDS, type WindowAcc } from './window';
+import { countPacket, newWindowAcc, tcpCounters, toFlowMetrics, RTT_KINDS, type WindowAcc } from './window';
 
 export const CONN_STORE = 'metrics-conns';
 export const WINDOW_STORE = 'metrics-windows';
@@ -117,7 +117,10 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     cx.acc = acc;
     cx.prev = c.prev;
     const t = Number(ts - c.t0);
-    if (isTcp) tcpSegment(cx, c.d, c.hs, dir, p, t);
+    if (isTcp) {
+      if (acc) tcpCounters(acc); // a TCP flow's record always carries both directions' counters
+      tcpSegment(cx, c.d, c.hs, dir, p, t);
+    }
     else icmpPacket(cx, c.icmp, dir, p, t);
     if (ts > c.last) c.last = ts;
     this.conns.put(ck, c);

@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import { DDSketch } from '@datadog/sketches-js';
+import { AvroCodec, schemaJson } from '../../../schemas';
+import { emptyPacketSummary, type PacketSummary } from '../../../schemas/types';
+import { FLOW_METRICS_SCHEMA, FLOW_METRICS_TOPIC, type FlowMetrics, type RttStats } from '../../../schemas/flow-metrics';
+import { TopologyTestDriver } from '../../runtime/test-driver';
+import { mergeRttStats, sketchFromBins } from './sketch';
+import { metricsStage, CONN_STORE, WINDOW_STORE, META_STORE, type MetricsConfig } from '.';
+import type { ConnState, MetaState } from './processor';
+
+const S = 1_000_000_000n;
+const A = '10.0.0.1', B = '10.0.0.2'; // A is the lower endpoint
+const FIN = 1, SYN = 2, ACK = 16, PSH = 8;
+
+const ns = (sec: number) => BigInt(Math.round(sec * 1e6)) * 1000n;
+
+function tcp(tsSec: number, fromA: boolean, flags: number, seq: number, ack: number, len = 0, extra: Partial<PacketSummary> = {}): PacketSummary {
+  return { ...emptyPacketSummary(), ts_ns: ns(tsSec), observation_point: 'mirror', ip_version: 4, ip_proto: 6,
+    src_ip: fromA ? A : B, dst_ip: fromA ? B : A, src_port: fromA ? 40000 : 80, dst_port: fromA ? 80 : 40000,
+    wire_len: 54 + len, cap_len: 54 + len, l4_payload_len: len, tcp_flags: flags, tcp_seq: BigInt(seq >>> 0), tcp_ack: BigInt(ack >>> 0),
+    tcp_window: 65535, ...extra };
+}
+
+function echo(tsSec: number, fromA: boolean, request: boolean, seq: number, v6 = false): PacketSummary {
+  return { ...emptyPacketSummary(), ts_ns: ns(tsSec), observation_point: 'mirror', ip_version: v6 ? 6 : 4, ip_proto: v6 ? 58 : 1,
+    src_ip: fromA ? A : B, dst_ip: fromA ? B : A, wire_len: 98, cap_len: 98,
+    icmp_type: v6 ? (request ? 128 : 129) : (request ? 8 : 0), icmp_code: 0, icmp_id: 77, icmp_seq: seq };
+}
+
+function run(packets: PacketSummary[], cfg: Partial<MetricsConfig> = {}): { out: FlowMetrics[]; d: TopologyTestDriver<PacketSummary> } {
+  const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 1_000, ...cfg }));
+  for (const p of packets) d.pipeInput('k', p);
+  d.endOfStream();
+  return { out: d.readOutput<FlowMetrics>(FLOW_METRICS_TOPIC).map((o) => o.value), d };
+}
+
+/** client A:40000 -> server B:80, ISNs 1000 / 5000, handshake at t0 (10 ms server, 2 ms client) */
+function handshake(t0: number, isnA = 1000, isnB = 5000): PacketSummary[] {
+  return [tcp(t0, true, SYN, isnA, 0), tcp(t0 + 0.010, false, SYN | ACK, isnB, isnA + 1), tcp(t0 + 0.012, true, ACK, isnA + 1, isnB + 1)];
+}
+
+const ms = (x: bigint | number | null | undefined) => (x === null || x === undefined ? null : Number(x) / 1e6);
+
+describe('metrics stage (in-memory driver)', () => {
+  it('FlowMetrics schema: TS view and .avsc agree, a full record round-trips', () => {
+    const { out } = run([...handshake(100), tcp(100.02, true, ACK | PSH, 1001, 5001, 100), tcp(100.03, false, ACK, 5001, 1101), echo(100.1, true, true, 1), echo(100.2, false, false, 1)]);
+    const codec = new AvroCodec<FlowMetrics>(FLOW_METRICS_SCHEMA);
+    for (const r of out) assert.deepEqual(codec.decode(codec.encode(r)), r);
+    const tcpRec = out.find((r) => r.ip_proto === 6)!;
+    const fields = (schemaJson(FLOW_METRICS_SCHEMA) as { fields: { name: string }[] }).fields.map((f) => f.name);
+    assert.deepEqual(Object.keys(tcpRec), fields);
+    assert.ok(tcpRec.rtt_data_ab && tcpRec.tcp_ab);
+  });
+
+  it('splits the handshake: server side SYN-ACK - SYN, client side ACK - SYN-ACK, total', () => {
+    const { out } = run(handshake(100));
+    assert.equal(out.length, 1);
+    const r = out[0];
+    assert.equal(r.client_is_a, true);
+    assert.equal(ms(r.handshake_server_ns), 10);
+    assert.equal(ms(r.handshake_client_ns), 2);
+    assert.equal(ms(r.handshake_total_ns), 12);
+    // SYN and SYN-ACK occupy one sequence number: their ACKs are data->ACK samples too (as tcptrace)
+    assert.equal(ms(r.rtt_data_ab!.mean_ns), 10);
+    assert.equal(ms(r.rtt_data_ba!.mean_ns), 2);
+  });
+
+  it('skips the handshake split of a retransmitted SYN (Karn)', () => {
+    const { out } = run([tcp(100, true, SYN, 1000, 0), tcp(101, true, SYN, 1000, 0), tcp(101.01, false, SYN | ACK, 5000, 1001), tcp(101.012, true, ACK, 1001, 5001)]);
+    const r = out[0];
+    assert.equal(r.handshake_server_ns, null);
+    assert.equal(r.handshake_total_ns, null);
+    assert.equal(ms(r.handshake_client_ns), 2);
+    assert.equal(r.rtt_data_ab, null, 'the SYN-ACK acknowledges a retransmitted SYN: no sample');
+    assert.equal(r.tcp_ab!.retransmitted_segments, 1n);
+    assert.equal(r.tcp_ab!.rtt_ambiguous, 1n);
+  });
+
+  it('puts a sample into the window of the packet that completes it', () => {
+    const { out } = run([...handshake(100), tcp(109.99, true, ACK | PSH, 1001, 5001, 500), tcp(110.03, false, ACK, 5001, 1501)]);
+    assert.deepEqual(out.map((r) => r.window_start_ns), [100n * S, 110n * S]);
+    const [w1, w2] = out;
+    assert.equal(w1.rtt_data_ab!.count, 1n, 'only the SYN sample in the first window');
+    assert.equal(w2.rtt_data_ab!.count, 1n);
+    assert.equal(Math.round(w2.rtt_data_ab!.mean_ns / 1e3), 40_000, 'data at 109.99 s, ACK at 110.03 s');
+    assert.equal(w1.tcp_ab!.data_segments, 1n);
+    assert.equal(w2.tcp_ab!.data_segments, 0n);
+  });
+
+  it('takes a sample only for the exactly acknowledged, never retransmitted segment (Karn, tcptrace rules)', () => {
+    const { out } = run([
+      ...handshake(100),
+      tcp(100.1, true, ACK, 1001, 5001, 100), tcp(100.1, true, ACK, 1101, 5001, 100), // two segments
+      tcp(100.15, false, ACK, 5001, 1201), // cumulative ACK: sample only for the second
+      tcp(100.2, true, ACK, 1201, 5001, 100), tcp(100.5, true, ACK, 1201, 5001, 100), // retransmission
+      tcp(100.52, false, ACK, 5001, 1301), // ambiguous: no sample
+      tcp(100.6, true, ACK, 1301, 5001, 100), tcp(100.63, false, ACK, 5001, 1401), // clean again
+    ]);
+    const r = out[0];
+    assert.equal(r.rtt_data_ab!.count, 3n); // SYN, the cumulative one, the clean last one
+    assert.equal(r.rtt_data_ab!.max_ns, 50_000_000n);
+    assert.equal(r.tcp_ab!.retransmitted_segments, 1n);
+    assert.equal(r.tcp_ab!.retransmitted_bytes, 100n);
+    assert.equal(r.tcp_ab!.rtt_ambiguous, 1n);
+    assert.equal(r.tcp_ab!.data_segments, 5n);
+    assert.equal(r.tcp_ab!.retransmission_rate, 1 / 5);
+  });
+
+  it('tells loss before the mirror (late gap fill, or after duplicate ACKs) from reordering', () => {
+    const { out } = run([
+      ...handshake(100), // handshake RTT 12 ms = reorder threshold
+      tcp(100.1, true, ACK, 1001, 5001, 100), tcp(100.1001, true, ACK, 1201, 5001, 100), // 1101..1201 missing
+      tcp(100.1005, true, ACK, 1101, 5001, 100), // arrives 0.4 ms later: reordering
+      tcp(100.2, true, ACK, 1301, 5001, 100), tcp(100.2001, true, ACK, 1501, 5001, 100), // 1401..1501 missing
+      tcp(100.25, true, ACK, 1401, 5001, 100), // 50 ms later: the original never reached the mirror
+      tcp(100.3, true, ACK, 1601, 5001, 100), // 1701..1801 missing
+      tcp(100.3001, true, ACK, 1801, 5001, 100),
+      tcp(100.301, false, ACK, 5001, 1701), tcp(100.302, false, ACK, 5001, 1701), // duplicate ACK (receiver saw the gap)
+      tcp(100.303, true, ACK, 1701, 5001, 100), // 3 ms: under the threshold but signalled
+    ]);
+    const t = out[0].tcp_ab!;
+    assert.equal(t.out_of_order_segments, 1n);
+    assert.equal(t.lost_before_mirror_segments, 2n);
+    assert.equal(t.retransmitted_segments, 0n);
+    assert.equal(out[0].tcp_ba!.dup_acks, 1n);
+  });
+
+  it('counts zero windows and duplicate ACKs', () => {
+    const { out } = run([
+      ...handshake(100),
+      tcp(100.1, true, ACK, 1001, 5001, 100),
+      tcp(100.2, false, ACK, 5001, 1101, 0, { tcp_window: 0 }),
+      tcp(100.3, false, ACK, 5001, 1101, 0, { tcp_window: 0 }),
+      tcp(100.4, false, ACK, 5001, 1101, 0, { tcp_window: 512 }),
+      tcp(100.5, false, ACK, 5001, 1101, 0, { tcp_window: 512 }),
+    ]);
+    assert.equal(out[0].tcp_ba!.zero_windows, 2n);
+    assert.equal(out[0].tcp_ba!.dup_acks, 1n, 'zero-window and window-update ACKs are not duplicates');
+  });
+
+  it('measures throughput: mean bytes/s over the window and the peak 1-second slot', () => {
+    const pk: PacketSummary[] = [];
+    for (let i = 0; i < 10; i++) pk.push(tcp(100.5, true, ACK, 1001 + i * 1000, 5001, 1000)); // 10 x 1054 B in second 100
+    pk.push(tcp(103.5, true, ACK, 11001, 5001, 1000)); // 1054 B in second 103
+    pk.push(tcp(104.0, false, ACK, 5001, 12001)); // 54 B back
+    const r = run(pk).out[0];
+    assert.equal(r.bytes_ab, 11_594n);
+    assert.equal(r.throughput_ab_bps, 1159.4);
+    assert.equal(r.peak_1s_bytes_ab, 10_540n);
+    assert.equal(r.peak_1s_bytes_ba, 54n);
+  });
+
+  it('ICMP and ICMPv6 echo RTT; a request seen twice is ambiguous; jitter = mean |difference| of consecutive samples', () => {
+    const { out } = run([
+      echo(100, true, true, 1), echo(100.010, false, false, 1),
+      echo(101, true, true, 2), echo(101.012, false, false, 2),
+      echo(102, true, true, 3), echo(102.011, false, false, 3),
+      echo(103, true, true, 4), echo(103.5, true, true, 4), echo(103.52, false, false, 4), // duplicate request
+      echo(104, true, true, 5, true), echo(104.003, false, false, 5, true),
+    ]);
+    const v4 = out.find((r) => r.ip_proto === 1)!.rtt_icmp_echo!;
+    assert.equal(v4.count, 3n);
+    assert.equal(ms(v4.min_ns), 10);
+    assert.equal(ms(v4.max_ns), 12);
+    assert.equal(v4.jitter_ns, 1.5e6);
+    assert.equal(ms(out.find((r) => r.ip_proto === 58)!.rtt_icmp_echo!.mean_ns), 3);
+  });
+
+  it('TCP timestamps: first TSval on data -> first TSecr echoing it', () => {
+    const ts = (v: number, e: number) => ({ tcp_ts_val: BigInt(v), tcp_ts_ecr: BigInt(e) });
+    const r = run([
+      ...handshake(100),
+      tcp(100.1, true, ACK, 1001, 5001, 100, ts(500, 900)),
+      tcp(100.13, false, ACK, 5001, 1101, 0, ts(901, 500)),
+      tcp(100.2, false, ACK, 5001, 1101, 0, ts(902, 500)), // echoes it again: no second sample
+    ]).out[0];
+    assert.equal(r.rtt_ts_ab!.count, 1n);
+    assert.equal(ms(r.rtt_ts_ab!.mean_ns), 30);
+    assert.equal(r.rtt_ts_ba, null, 'pure ACK TSvals are not sampled');
+  });
+
+  it('handles 32-bit sequence wraparound', () => {
+    const isn = 0xffffff00;
+    const r = run([
+      ...handshake(100, isn),
+      tcp(100.1, true, ACK, isn + 1, 5001, 500), // crosses 2^32
+      tcp(100.12, false, ACK, 5001, (isn + 501) >>> 0),
+    ]).out[0];
+    assert.equal(r.rtt_data_ab!.count, 2n);
+    assert.equal(r.rtt_data_ab!.max_ns, 20_000_000n);
+    assert.equal(r.tcp_ab!.retransmitted_segments, 0n);
+  });
+
+  it('merging two windows\' sketch bins equals the sketch of all their samples', () => {
+    const rnd = (i: number) => 1e6 * (1 + ((i * 7919) % 997) / 10); // 1 .. 100 ms, deterministic
+    const pk: PacketSummary[] = [];
+    const all = new DDSketch({ relativeAccuracy: 0.01 });
+    for (let i = 0; i < 400; i++) {
+      const t = 100 + i * 0.04; // 16 s: windows [100,110) and [110,120)
+      const rtt = Math.round(rnd(i) / 1000) / 1e6;
+      pk.push(echo(t, true, true, i), echo(t + rtt, false, false, i));
+      all.accept(Number(ns(t + rtt) - ns(t)));
+    }
+    const recs = run(pk).out.map((r) => r.rtt_icmp_echo);
+    assert.equal(recs.length, 2);
+    const merged = mergeRttStats(recs)!;
+    const direct = sketchFromBins(merged.sketch);
+    const whole = run(pk, { windowMs: 60_000 }).out[0].rtt_icmp_echo!;
+    assert.deepEqual({ ...merged.sketch }, { ...whole.sketch }, 'merged bins == bins of one window holding every sample');
+    assert.equal(merged.count, 400n);
+    for (const q of [0, 0.5, 0.9, 0.95, 0.99, 1]) {
+      assert.equal(direct.getValueAtQuantile(q), all.getValueAtQuantile(q), `quantile ${q}`);
+    }
+    assert.equal(merged.p99_ns, whole.p99_ns);
+    assert.equal(merged.sum_ns, whole.sum_ns);
+    assert.equal(merged.delta_sum_ns, whole.delta_sum_ns, 'jitter carries across windows');
+    assert.equal(merged.delta_count, 399n);
+    assert.equal(merged.min_ns, whole.min_ns);
+    assert.equal(merged.max_ns, whole.max_ns);
+  });
+
+  it('late packets update connection state but not closed windows', () => {
+    const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 1_000 }));
+    for (const p of handshake(100)) d.pipeInput('k', p);
+    d.pipeInput('k', tcp(100.1, true, ACK, 1001, 5001, 100));
+    d.pipeInput('k', echo(112, true, true, 1)); // stream time 112: [100,110) closes
+    assert.equal(d.readOutput(FLOW_METRICS_TOPIC).length, 1);
+    d.pipeInput('k', tcp(105, false, ACK, 5001, 1101)); // late: its window is closed
+    d.pipeInput('k', tcp(112.1, true, ACK, 1101, 5001, 100)); // in order thanks to the late ACK
+    d.pipeInput('k', tcp(112.2, false, ACK, 5001, 1201));
+    d.endOfStream();
+    assert.equal(d.metrics.droppedByReason.get('late'), 1);
+    const out = d.readOutput<FlowMetrics>(FLOW_METRICS_TOPIC).filter((r) => r.value.ip_proto === 6);
+    assert.equal(out.length, 1);
+    assert.equal(out[0].value.rtt_data_ab!.count, 1n);
+    assert.equal(out[0].value.tcp_ab!.retransmitted_segments, 0n);
+  });
+
+  it('bounds its state: capped outstanding lists, idle connections evicted, plain (changelog-safe) values', () => {
+    const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 0, maxOutstanding: 4, idleTimeoutMs: 30_000 }));
+    for (const p of handshake(100)) d.pipeInput('k', p);
+    for (let i = 0; i < 10; i++) d.pipeInput('k', tcp(100.1 + i * 0.001, true, ACK, 1001 + i * 100, 5001, 100));
+    const conn = [...d.store<ConnState>(CONN_STORE).values()][0];
+    assert.equal(conn.d[0].out.length, 4 * 4);
+    for (const name of [CONN_STORE, WINDOW_STORE, META_STORE]) {
+      for (const [k, v] of d.store(name)) assert.deepEqual(v8.deserialize(v8.serialize(v)), v, `${name}/${k} survives structured clone`);
+    }
+    d.pipeInput('k', tcp(100.2, false, ACK, 5001, 2001));
+    d.pipeInput('other', echo(125, true, true, 1)); // 25 s idle: kept
+    assert.equal(d.store(CONN_STORE).size, 2);
+    d.pipeInput('other', echo(140, true, true, 2)); // 40 s idle: evicted
+    assert.equal(d.store(CONN_STORE).size, 1);
+    assert.equal(d.store<MetaState>(META_STORE).get('meta')!.evictedIdle, 1);
+    d.endOfStream();
+    assert.equal(d.store(CONN_STORE).size, 0);
+    assert.equal(d.store(WINDOW_STORE).size, 0);
+    const tcpOut = d.readOutput<FlowMetrics>(FLOW_METRICS_TOPIC).find((r) => r.value.ip_proto === 6)!.value;
+    assert.equal(tcpOut.tcp_ab!.rtt_untracked_segments, 6n);
+  });
+
+  it('keeps observation points apart', () => {
+    const other = handshake(100).map((p) => ({ ...p, observation_point: 'mirror-2' }));
+    const { out } = run([...handshake(100), ...other]);
+    assert.equal(out.length, 2);
+    for (const r of out) assert.equal(r.rtt_data_ab!.count, 1n);
+  });
+});
+
+export type { RttStats };
