@@ -49,7 +49,7 @@ const exclude = (t: Tally, why: string) => { t.excluded[why] = (t.excluded[why] 
 const report: string[] = [];
 function record(file: string, what: string, prefix: number, t: Tally): void {
   const ex = Object.entries(t.excluded).map(([k, v]) => `${v} ${k}`).join(', ');
-  report.push(`${file.padEnd(72)} ${what.padEnd(14)} prefix ${String(prefix).padStart(5)}: ${t.matched}/${t.compared} match${ex ? ` (excluded: ${ex})` : ''}`);
+  report.push(`${file.padEnd(72)} ${what.padEnd(14)} prefix ${String(prefix).padStart(5)}: ${t.matched}/${t.compared} match${ex ? ` ; ${ex}` : ''}`);
 }
 
 /** Pairs our events with tshark rows by the first frame of the message (tcp.segment, else the frame). */
@@ -147,7 +147,7 @@ describe('parse stage vs tshark on the corpus', function () {
           let hostOk = (h.host ?? '') === host;
           if (!hostOk && h.host === null && o.e.truncated && (prefix < 65535 || multiSegment)) {
             hostOk = true;
-            exclude(t, prefix < 65535 ? 'host beyond the prefix' : 'host in a later segment');
+            exclude(t, prefix < 65535 ? 'host not compared: Host line beyond the prefix' : 'host not compared: Host line in a later segment');
           }
           if (h.method === method && pathOk && versionOk && hostOk) t.matched++;
           else t.mismatches.push(`request frame ${r.frame} (ours ${o.frame}): tshark ${method} ${host} ${uri} ${version}; ours ${h.method} ${h.host} ${h.path} ${h.version}`);
@@ -185,7 +185,7 @@ describe('parse stage vs tshark on the corpus', function () {
         const heads = rs.extraOurs.length ? tsharkRows(f, 'http.response', ['http.response.code'], ['-o', 'http.desegment_body:FALSE']) : [];
         for (const o of rs.extraOurs) {
           const head = heads.find((r) => r.frame === o.frame);
-          if (head && Number(head.f[0]) === o.e.http!.status) exclude(u, 'body incomplete in the capture (tshark shows it only with http.desegment_body:FALSE)');
+          if (head && Number(head.f[0]) === o.e.http!.status) exclude(u, 'more responses tshark omits: body incomplete in the capture (shown with http.desegment_body:FALSE)');
           else u.mismatches.push(`response at frame ${o.frame} that tshark does not show: ${o.e.http!.status}`);
         }
         for (const r of rs.extraRows) u.mismatches.push(`tshark response at frame ${r.frame} missing: ${r.f[0]}`);

@@ -166,11 +166,17 @@ export class ParseProcessor implements Processor<PacketSummary> {
       if (!r.ok) this.failed(r.reason);
       else this.tls(f, fromA, ts, r.value);
     } else if (httpStart(pre, pre.length) !== null) {
-      const r = parseHttpHead(pre, pre.length, len, this.cfg.maxPathLen);
-      if (!r.ok) { if (atBoundary !== false) this.failed(r.reason); }
-      else {
+      // One or more messages (pipelining): each next head starts where the previous body ends.
+      let off = 0;
+      for (;;) {
+        const b = off === 0 ? pre : pre.subarray(off);
+        const r = parseHttpHead(b, b.length, len - off, this.cfg.maxPathLen);
+        if (!r.ok) { this.failed(r.reason); break; }
         const body = this.http(f, fromA, ts, r.value);
-        if (t !== null && seq !== null && r.value.headLen !== null && body !== null) t.next = (seq + r.value.headLen + body) >>> 0;
+        if (r.value.headLen === null || body === null) break;
+        off += r.value.headLen + body;
+        if (off >= len) { if (t !== null && seq !== null) t.next = (seq + off) >>> 0; break; }
+        if (off >= pre.length || httpStart(pre.subarray(off), pre.length - off) === null) break; // not visible / not a head
       }
     } else if (atBoundary === true) {
       this.failed('tcp-unknown-message');
