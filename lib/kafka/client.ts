@@ -43,7 +43,8 @@ function kafkaLogCreator() {
     const fields = { ns: namespace, ...extra };
     // kafkajs logs every error response at ERROR, even the ones it retries (coordinator
     // loading, leader moved): those are warnings for us; real failures surface as exceptions.
-    if (level === logLevel.ERROR && namespace === 'Connection' && message.startsWith('Response ')) log.debug(fields, message);
+    const retried = (namespace === 'Connection' && message.startsWith('Response ')) || 'retryCount' in extra;
+    if (level === logLevel.ERROR && retried) log.debug(fields, message);
     else if (level === logLevel.ERROR) log.error(fields, message);
     else if (level === logLevel.WARN) log.warn(fields, message);
     else log.debug(fields, message);
