@@ -82,6 +82,12 @@ export interface FlowWindow {
   bytes_ab: Long;
   packets_ba: Long;
   bytes_ba: Long;
+  syn_count: Long;
+  synack_count: Long;
+  fin_count: Long;
+  rst_count: Long;
+  zero_window_count: Long;
+  malformed_count: Long;
   first_seen_ns: Long;
   last_seen_ns: Long;
   observation_point: string;

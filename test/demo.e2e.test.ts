@@ -4,6 +4,7 @@
  * tshark computes from the same file, and a second replay must leave the table unchanged.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { testConfig, testServices } from './support/services';
 import { ensurePipelineTopics } from '../cli/services';
@@ -47,6 +48,14 @@ describe('demo path: pcap -> Kafka -> aggregate -> TimescaleDB @integration', fu
         assert.deepEqual([r.pab, r.bab, r.pba, r.bba], [c.framesAB, c.bytesAB, c.framesBA, c.bytesBA], `${r.a}:${r.port_a} <-> ${r.b}:${r.port_b}`);
       }
     }
+    // TCP flag counts against tshark's display filters on the same file.
+    const flags = await s.pool.query(`SELECT sum(syn_count)::int syn, sum(synack_count)::int synack, sum(fin_count)::int fin,
+      sum(rst_count)::int rst, sum(zero_window_count)::int zwin FROM flow_windows WHERE observation_point = $1`, [op]);
+    const count = (filter: string) => execFileSync('tshark', ['-r', DEMO_FILE, '-Y', filter], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    assert.deepEqual(flags.rows[0], {
+      syn: count('tcp.flags.syn==1 && tcp.flags.ack==0'), synack: count('tcp.flags.syn==1 && tcp.flags.ack==1'),
+      fin: count('tcp.flags.fin==1'), rst: count('tcp.flags.reset==1'), zwin: count('tcp.window_size_value==0 && tcp.flags.reset==0'),
+    });
     // Windows are 10 s tumbling windows aligned to the epoch.
     const w = await s.pool.query(`SELECT count(*)::int n FROM flow_windows WHERE observation_point = $1
       AND (extract(epoch FROM window_start)::bigint % 10 <> 0 OR window_end - window_start <> interval '10 s')`, [op]);

@@ -78,7 +78,8 @@ describe('poison input is dead-lettered, not fatal @integration', function () {
     await migrateSinkSchema(s.pool);
     const w = (port: number, addr = '10.8.0.1'): FlowWindow => ({ window_start_ns: 1_600_000_000_000_000_000n, window_end_ns: 1_600_000_010_000_000_000n,
       flow_key: `${RUN}|${port}`, ip_proto: 6, addr_a: addr, port_a: port, addr_b: '10.8.0.2', port_b: 80,
-      packets_ab: 1n, bytes_ab: 60n, packets_ba: 0n, bytes_ba: 0n, first_seen_ns: 1_600_000_000_000_000_000n, last_seen_ns: 1_600_000_000_000_000_000n,
+      packets_ab: 1n, bytes_ab: 60n, packets_ba: 0n, bytes_ba: 0n,
+      syn_count: 1n, synack_count: 0n, fin_count: 0n, rst_count: 0n, zero_window_count: 0n, malformed_count: 0n, first_seen_ns: 1_600_000_000_000_000_000n, last_seen_ns: 1_600_000_000_000_000_000n,
       observation_point: `${RUN}-rows` });
     const writer = new RowWriter<FlowWindow>(s.pool, { table: 'flow_windows', columns: FLOW_COLUMNS, conflictKey: FLOW_CONFLICT_KEY, chunkSize: 10 }, flowRow);
     const rejected = await writer.write([w(1), w(2, 'not-an-address'), w(3)]);

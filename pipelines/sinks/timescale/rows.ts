@@ -15,6 +15,7 @@ export function nsToIso(ns: bigint | number): string {
 export const FLOW_COLUMNS = [
   'window_start', 'window_end', 'observation_point', 'flow_key', 'ip_proto', 'addr_a', 'port_a', 'addr_b', 'port_b',
   'packets_ab', 'bytes_ab', 'packets_ba', 'bytes_ba', 'first_seen', 'last_seen',
+  'syn_count', 'synack_count', 'fin_count', 'rst_count', 'zero_window_count', 'malformed_count',
 ] as const;
 
 export const FLOW_CONFLICT_KEY = ['flow_key', 'observation_point', 'window_start'];
@@ -25,6 +26,7 @@ export function flowRow(w: FlowWindow): unknown[] {
     w.addr_a, w.port_a, w.addr_b, w.port_b,
     String(w.packets_ab), String(w.bytes_ab), String(w.packets_ba), String(w.bytes_ba),
     nsToIso(w.first_seen_ns), nsToIso(w.last_seen_ns),
+    String(w.syn_count), String(w.synack_count), String(w.fin_count), String(w.rst_count), String(w.zero_window_count), String(w.malformed_count),
   ];
 }
 

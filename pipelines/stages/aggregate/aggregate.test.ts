@@ -87,3 +87,20 @@ describe('aggregate stage (in-memory driver)', () => {
     assert.equal(d.store('flow-windows').size, 0);
   });
 });
+
+describe('aggregate stage TCP counts', () => {
+  it('counts SYN, SYN-ACK, FIN, RST and zero windows per flow window, scaled by sampling', () => {
+    const d = new TopologyTestDriver(aggregateStage({ windowMs: 10_000, allowedLatenessMs: 0 }));
+    const tcp = (ts: number, flags: number, window = 1000, extra: Partial<PacketSummary> = {}) =>
+      pkt(ts, '10.0.0.2', 40000, '10.0.0.1', 80, 60, { tcp_flags: flags, tcp_window: window, ...extra });
+    d.pipeInput('k', tcp(100.0, 0x02));
+    d.pipeInput('k', { ...tcp(100.1, 0x12), src_ip: '10.0.0.1', src_port: 80, dst_ip: '10.0.0.2', dst_port: 40000 });
+    d.pipeInput('k', tcp(100.2, 0x10, 0));
+    d.pipeInput('k', tcp(100.3, 0x14, 0)); // RST with window 0 is not a zero-window event
+    d.pipeInput('k', tcp(100.4, 0x11, 1000, { sampling_rate: 10 }));
+    d.pipeInput('k', tcp(100.5, 0x10, 1000, { malformed: 'truncated-tcp' }));
+    d.endOfStream();
+    const [w] = d.readOutput<FlowWindow>('tapline.flows.v1').map((o) => o.value);
+    assert.deepEqual([w.syn_count, w.synack_count, w.fin_count, w.rst_count, w.zero_window_count, w.malformed_count], [1n, 1n, 10n, 1n, 1n, 1n]);
+  });
+});

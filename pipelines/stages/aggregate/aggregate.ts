@@ -17,8 +17,11 @@ export interface FlowState {
   k: string; // flow key
   proto: number; a: string; pa: number; b: string; pb: number; op: string;
   pab: number; bab: number; pba: number; bba: number;
+  syn: number; synack: number; fin: number; rst: number; zwin: number; bad: number;
   first: bigint; last: bigint;
 }
+
+const FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10;
 
 export class AggregateProcessor implements Processor<PacketSummary> {
   private ctx!: ProcessorContext;
@@ -56,10 +59,18 @@ export class AggregateProcessor implements Processor<PacketSummary> {
     let s = this.store.get(sk);
     if (!s) {
       s = { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
-        pab: 0, bab: 0, pba: 0, bba: 0, first: ts, last: ts };
+        pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
     }
     const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
     if (e.srcIsA) { s.pab += n; s.bab += p.wire_len * n; } else { s.pba += n; s.bba += p.wire_len * n; }
+    const f = p.tcp_flags;
+    if (f !== null) {
+      if (f & SYN) { if (f & ACK) s.synack += n; else s.syn += n; }
+      if (f & FIN) s.fin += n;
+      if (f & RST) s.rst += n;
+      else if (p.tcp_window === 0) s.zwin += n;
+    }
+    if (p.malformed) s.bad += n;
     if (ts < s.first) s.first = ts;
     if (ts > s.last) s.last = ts;
     this.store.put(sk, s);
@@ -84,6 +95,7 @@ export function toFlowWindow(s: FlowState, windowNs: bigint): FlowWindow {
     window_start_ns: s.w, window_end_ns: s.w + windowNs, flow_key: s.k, ip_proto: s.proto,
     addr_a: s.a, port_a: s.pa, addr_b: s.b, port_b: s.pb,
     packets_ab: s.pab, bytes_ab: s.bab, packets_ba: s.pba, bytes_ba: s.bba,
+    syn_count: s.syn, synack_count: s.synack, fin_count: s.fin, rst_count: s.rst, zero_window_count: s.zwin, malformed_count: s.bad,
     first_seen_ns: s.first, last_seen_ns: s.last, observation_point: s.op,
   };
 }
