@@ -3,7 +3,7 @@
  * frame produced each event, for the comparisons with tshark in corpus.test.ts.
  */
 import { readCapture } from '../../../lib/pcap';
-import { decodeFrame } from '../../../lib/decode';
+import { decodeFrame, defaultPayloadPrefix, type PayloadPolicy } from '../../../lib/decode';
 import { packetFlowKey } from '../../../lib/flow-key';
 import type { L7Event } from '../../../schemas/l7-event';
 import { TopologyTestDriver } from '../../runtime/test-driver';
@@ -11,15 +11,17 @@ import { parseStage, type ParseConfig } from '.';
 
 export interface FramedEvent { frame: number; e: L7Event }
 
-export async function runCapture(file: string, prefixLen = 512, cfg: Partial<ParseConfig> = {}): Promise<{ events: FramedEvent[]; driver: TopologyTestDriver<unknown> }> {
+/** prefix: bytes of payload kept for every packet, or 'default' for the production policy (defaultPayloadPrefix). */
+export async function runCapture(file: string, prefix: number | 'default' = 512, cfg: Partial<ParseConfig> = {}): Promise<{ events: FramedEvent[]; driver: TopologyTestDriver<unknown> }> {
   const stage = parseStage(cfg);
   const d = new TopologyTestDriver(stage);
   const topic = Object.keys(stage.outputs)[0];
   const events: FramedEvent[] = [];
+  const policy: PayloadPolicy = prefix === 'default' ? defaultPayloadPrefix : () => prefix;
   let frame = 0;
   for await (const rec of readCapture(file)) {
     frame++;
-    const p = decodeFrame(rec, { observationPoint: 'corpus', payloadPrefix: () => prefixLen });
+    const p = decodeFrame(rec, { observationPoint: 'corpus', payloadPrefix: policy });
     d.pipeInput(packetFlowKey(p), p);
     for (const o of d.readOutput<L7Event>(topic)) events.push({ frame, e: o.value });
   }

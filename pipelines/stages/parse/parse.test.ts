@@ -79,6 +79,15 @@ describe('parse stage (in-memory driver)', () => {
     assert.equal(r[0].latency_ns, 1_500_000_000n);
   });
 
+  it('DNS: the same id after the retransmission window is a new query; the unanswered one is reported then', () => {
+    const { send } = driver({ dnsRetransmitMs: 5000, dnsTimeoutMs: 10_000 });
+    send(pkt(100, C, 40000, SV, 53, 17, dnsMsg(7, 'a.example')));
+    const out = send(pkt(106, C, 40000, SV, 53, 17, dnsMsg(7, 'a.example')));
+    assert.deepEqual(out.map((e) => [e.kind, e.ts_ns, e.request_ts_ns, e.retransmission]), [['DNS_UNANSWERED', 106n * S, 100n * S, false], ['DNS_QUERY', 106n * S, null, false]]);
+    const [r] = send(pkt(106.5, SV, 53, C, 40000, 17, dnsMsg(7, 'a.example', { response: true })));
+    assert.equal(r.latency_ns, 500_000_000n);
+  });
+
   it('DNS over TCP: two-byte length prefixes, several messages per segment, continuation segments skipped', () => {
     const { send } = driver();
     const two = tcpDns(dnsMsg(1, 'one.example'), dnsMsg(2, 'two.example'));

@@ -208,7 +208,12 @@ export class ParseProcessor implements Processor<PacketSummary> {
       const prev = f.dns.find((q) => q.id === m.id);
       if (prev && !prev.answered && ts - prev.ts < this.dnsRetransmit) retrans = true;
       else {
-        if (prev) f.dns.splice(f.dns.indexOf(prev), 1);
+        if (prev) {
+          // Same id again after the retransmission window (or after its answer): a new
+          // transaction. An unanswered predecessor is reported now rather than lost.
+          f.dns.splice(f.dns.indexOf(prev), 1);
+          if (!prev.answered) this.emit({ ...this.event(f, prev.fromA, 'DNS_UNANSWERED', ts, prev.trunc, { dns: dnsInfo(prev.m) }), request_ts_ns: prev.ts });
+        }
         if (f.dns.length >= this.cfg.maxPendingPerFlow) { f.dns.shift(); this.ctx.metrics.dropped('dns-pending-overflow'); }
         f.dns.push({ id: m.id, ts, fromA, answered: false, trunc: m.truncated, m });
       }
