@@ -98,7 +98,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
         if (closeAt < m.nextClose) m.nextClose = closeAt;
       }
       const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
-      countPacket(acc, dir, ts, p.wire_len * n, n, this.windowNs);
+      countPacket(acc, dir, ts, p.wire_len * n, n);
       this.windows.put(wk, acc);
     }
     // Sampled packets (sFlow) carry no usable sequence or echo pairing.

@@ -18,8 +18,9 @@ export interface RttAcc {
   n: number;
   sum: number;
   zero: number;
-  /** sketch key -> count */
-  bins: Record<number, number>;
+  /** sketch bins: keys ascending, counts[i] for keys[i] (small: one bin per 2% of RTT range) */
+  keys: number[];
+  counts: number[];
   /** exact integer ns extremes */
   min: number;
   max: number;
@@ -35,13 +36,21 @@ function mappingFor(relativeAccuracy: number): DDSketch['mapping'] {
 }
 
 export function newRttAcc(): RttAcc {
-  return { n: 0, sum: 0, zero: 0, bins: {}, min: Infinity, max: -Infinity, dsum: 0, dcount: 0 };
+  return { n: 0, sum: 0, zero: 0, keys: [], counts: [], min: Infinity, max: -Infinity, dsum: 0, dcount: 0 };
 }
 
 /** Adds one sample; `prev` is the previous sample of this kind on this flow (NaN if none). */
 export function addSample(acc: RttAcc, ns: number, prev: number, relativeAccuracy: number): void {
   const m = mappingFor(relativeAccuracy);
-  if (ns > m.minPossible) { const k = m.key(ns); acc.bins[k] = (acc.bins[k] ?? 0) + 1; } else acc.zero++;
+  if (ns > m.minPossible) {
+    const k = m.key(ns);
+    let i = acc.keys.length;
+    while (i > 0 && acc.keys[i - 1] > k) i--;
+    if (i > 0 && acc.keys[i - 1] === k) acc.counts[i - 1]++;
+    else { acc.keys.splice(i, 0, k); acc.counts.splice(i, 0, 1); }
+  } else {
+    acc.zero++;
+  }
   acc.n++;
   acc.sum += ns;
   if (ns < acc.min) acc.min = ns;
@@ -50,9 +59,8 @@ export function addSample(acc: RttAcc, ns: number, prev: number, relativeAccurac
 }
 
 export function accToBins(acc: RttAcc, relativeAccuracy: number): DDSketchBins {
-  const keys = Object.keys(acc.bins).map(Number).sort((a, b) => a - b);
   return { relative_accuracy: relativeAccuracy, gamma: mappingFor(relativeAccuracy).gamma, zero_count: acc.zero,
-    keys, counts: keys.map((k) => acc.bins[k]) };
+    keys: acc.keys.slice(), counts: acc.counts.slice() };
 }
 
 /** The sketch's non-empty bins (positive store; RTTs are never negative). */

@@ -24,8 +24,12 @@ export interface WindowAcc {
   proto: number; a: string; pa: number; b: string; pb: number;
   first: bigint; last: bigint;
   pkts: [number, number]; bytes: [number, number];
-  /** bytes per 1-second slot: [ab slots..., ba slots...] */
-  slots: number[] | null;
+  /**
+   * peak 1-second bytes, per direction: [second, bytes in it, peak of the earlier seconds] x 2.
+   * Packets arrive in time order per flow except within the allowed lateness; bytes of a packet
+   * from an earlier second than the current one are added to the current second.
+   */
+  sec: number[];
   rtt: (RttAcc | null)[];
   clientIsA: boolean | null;
   hsServer: number | null; hsClient: number | null; hsTotal: number | null;
@@ -37,27 +41,24 @@ export interface FlowIdentity { k: string; op: string; proto: number; a: string;
 
 export function newWindowAcc(w: bigint, id: FlowIdentity, ts: bigint): WindowAcc {
   return { w, k: id.k, op: id.op, proto: id.proto, a: id.a, pa: id.pa, b: id.b, pb: id.pb, first: ts, last: ts,
-    pkts: [0, 0], bytes: [0, 0], slots: null, rtt: [null, null, null, null, null],
+    pkts: [0, 0], bytes: [0, 0], sec: [-1, 0, 0, -1, 0, 0], rtt: [null, null, null, null, null],
     clientIsA: null, hsServer: null, hsClient: null, hsTotal: null, tcp: null };
 }
 
-export function countPacket(acc: WindowAcc, dir: 0 | 1, ts: bigint, wireBytes: number, n: number, windowNs: bigint): void {
+export function countPacket(acc: WindowAcc, dir: 0 | 1, ts: bigint, wireBytes: number, n: number): void {
   acc.pkts[dir] += n;
   acc.bytes[dir] += wireBytes;
   if (ts < acc.first) acc.first = ts;
   if (ts > acc.last) acc.last = ts;
-  // 1-second slots aligned to epoch seconds (window starts are multiples of the window length;
-  // for windows that are not whole seconds, the first slot starts at the window start).
-  const nslots = slotCount(windowNs);
-  if (!acc.slots) acc.slots = new Array<number>(2 * nslots).fill(0);
-  const firstSec = acc.w / 1_000_000_000n;
-  let i = Number(ts / 1_000_000_000n - firstSec);
-  if (i < 0) i = 0; else if (i >= nslots) i = nslots - 1;
-  acc.slots[dir * nslots + i] += wireBytes;
-}
-
-function slotCount(windowNs: bigint): number {
-  return Number((windowNs + 999_999_999n) / 1_000_000_000n) + 1;
+  // 1-second slots aligned to whole epoch seconds
+  const sec = Number(ts / 1_000_000_000n);
+  const o = dir * 3;
+  if (sec > acc.sec[o]) {
+    if (acc.sec[o + 1] > acc.sec[o + 2]) acc.sec[o + 2] = acc.sec[o + 1];
+    acc.sec[o] = sec;
+    acc.sec[o + 1] = 0;
+  }
+  acc.sec[o + 1] += wireBytes;
 }
 
 export function tcpCounters(acc: WindowAcc): [number[], number[]] {
@@ -85,14 +86,7 @@ function tcpDirection(c: number[]): TcpDirection {
 
 export function toFlowMetrics(acc: WindowAcc, windowNs: bigint, relativeAccuracy: number): FlowMetrics {
   const secs = Number(windowNs) / 1e9;
-  const nslots = slotCount(windowNs);
-  let peakAb = 0, peakBa = 0;
-  if (acc.slots) {
-    for (let i = 0; i < nslots; i++) {
-      if (acc.slots[i] > peakAb) peakAb = acc.slots[i];
-      if (acc.slots[nslots + i] > peakBa) peakBa = acc.slots[nslots + i];
-    }
-  }
+  const peakAb = Math.max(acc.sec[1], acc.sec[2]), peakBa = Math.max(acc.sec[4], acc.sec[5]);
   const rtt = (i: number) => { const r = acc.rtt[i]; return r ? toRttStats(r, relativeAccuracy) : null; };
   const big = (x: number | null) => (x === null ? null : BigInt(x));
   return {
