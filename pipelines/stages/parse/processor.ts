@@ -285,9 +285,10 @@ export class ParseProcessor implements Processor<PacketSummary> {
   // ---------------------------------------------------------------- expiry
 
   punctuate(streamTimeNs: bigint): void {
-    if (streamTimeNs !== END_OF_STREAM && streamTimeNs < this.nextScan) return;
-    this.nextScan = streamTimeNs + this.scanEvery;
     const eos = streamTimeNs === END_OF_STREAM;
+    if (!eos && streamTimeNs < this.nextScan) return;
+    // END_OF_STREAM ends one bounded run only: a later run scans again from its own times.
+    this.nextScan = eos ? -1n : streamTimeNs + this.scanEvery;
     const out: L7Event[] = [];
     const drop: string[] = [];
     for (const [k, f] of this.store.entries()) {
