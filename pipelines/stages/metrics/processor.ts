@@ -95,7 +95,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
       if (!acc) {
         acc = newWindowAcc(w, { k, op: p.observation_point, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b }, ts);
         const m = this.state();
-        if (closeAt < m.nextClose) m.nextClose = closeAt;
+        if (closeAt < m.nextClose) { m.nextClose = closeAt; this.meta.put('meta', m); }
       }
       const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
       countPacket(acc, dir, ts, p.wire_len * n, n);

@@ -1,7 +1,7 @@
 /**
  * Per (window, observation point, flow) accumulator: what one output record is built from.
- * No per-packet growth: counters, one 1-second byte slot per second of the window and one
- * RTT accumulator (sketch) per kind, created on the first sample of that kind.
+ * No per-packet growth: counters, the current and peak 1-second byte counts per direction,
+ * and one RTT accumulator (sketch bins) per kind, created on the first sample of that kind.
  */
 import type { FlowMetrics, TcpDirection } from '../../../schemas/flow-metrics';
 import { newRttAcc, addSample, toRttStats, type RttAcc } from './sketch';
