@@ -1,7 +1,8 @@
 /**
  * Exactly-once under crashes, on a real broker: a stage worker process (`tapline stage
  * aggregate`) is killed with SIGKILL three times while it works through a capture and is
- * restarted each time; then a last worker finishes the input. Its output windows must equal
+ * restarted each time; two workers then share the input until one leaves and the other is killed;
+ * a last worker finishes the input. Its output windows must equal
  * those of an uninterrupted run exactly: nothing lost, nothing counted twice.
  */
 import assert from 'node:assert/strict';
@@ -43,7 +44,7 @@ describe('exactly-once aggregation survives SIGKILLed workers @integration', fun
   let child: ChildProcess | null = null;
   after(() => { child?.kill('SIGKILL'); });
 
-  it('produces the same windows as an uninterrupted run after 3 kills and restarts', async () => {
+  it('produces the same windows as an uninterrupted run after 3 kills, a scale-out to two workers and a hand-over', async () => {
     const s = await testServices();
     const kafka = new KafkaClient({ brokers: s.brokers, clientId: RUN, sessionTimeoutMs: 6000, maxBytesPerPartition: 16_384 });
     await kafka.ensureTopics(Object.values(T).map((topic) => ({ topic, partitions: topic === T.dlq ? 1 : 4 })));
@@ -88,6 +89,29 @@ describe('exactly-once aggregation survives SIGKILLed workers @integration', fun
       killedAt.push(now);
     }
     assert.ok(killedAt.every((k) => k < total), `every kill interrupted work (${killedAt.join(', ')} of ${total} messages)`);
+
+    // Scale out to two workers, then one leaves cleanly (SIGTERM) and the other is killed: the
+    // partitions are handed over between them without loss.
+    const logs: string[] = ['', ''];
+    const pair = [0, 1].map((i) => {
+      const c = spawn(process.execPath, [path.join(ROOT, 'bin/tapline.js'), 'stage', 'aggregate', '--group', group],
+        { env: { ...env, TAPLINE_LOG_LEVEL: 'info', TAPLINE_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      c.stderr!.on('data', (d: Buffer) => { logs[i] += d.toString(); });
+      return c;
+    });
+    const restoredBy = (i: number) => new Set([...logs[i].matchAll(/"partition":(\d+)[^\n]*"msg":"task restored"/g)].map((m) => m[1]));
+    const scaleStart = await committed(kafka, group);
+    const deadline2 = Date.now() + 120_000;
+    while ((restoredBy(0).size === 0 || restoredBy(1).size === 0 || (await committed(kafka, group)) <= scaleStart + 20n) && Date.now() < deadline2) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(restoredBy(0).size > 0 && restoredBy(1).size > 0, `both workers own partitions (${[...restoredBy(0)]} / ${[...restoredBy(1)]})`);
+    pair[0].kill('SIGTERM');
+    await new Promise((r) => pair[0].once('exit', r));
+    while (restoredBy(1).size < 4 && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(restoredBy(1).size, 4, `the remaining worker took over every partition (${[...restoredBy(1)]})`);
+    pair[1].kill('SIGKILL');
+    await new Promise((r) => pair[1].once('exit', r));
     // eslint-disable-next-line no-console
     console.log(`      killed at committed input offsets ${killedAt.join(', ')} of ${total} messages; ${expected.length} reference windows`);
 
