@@ -104,3 +104,14 @@ describe('aggregate stage TCP counts', () => {
     assert.deepEqual([w.syn_count, w.synack_count, w.fin_count, w.rst_count, w.zero_window_count, w.malformed_count], [1n, 1n, 10n, 1n, 1n, 1n]);
   });
 });
+
+describe('aggregate stage hopping windows', () => {
+  it('counts each packet in every overlapping window of size/advance', () => {
+    const d = new TopologyTestDriver(aggregateStage({ windowMs: 60_000, advanceMs: 10_000, allowedLatenessMs: 0 }));
+    d.pipeInput('k', pkt(125, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    d.pipeInput('k', pkt(131, '10.0.0.1', 1, '10.0.0.2', 2, 50));
+    d.endOfStream();
+    const got = d.readOutput<FlowWindow>('tapline.flows.v1').map((o) => [Number(o.value.window_start_ns / S), Number(o.value.bytes_ab), Number(o.value.window_end_ns - o.value.window_start_ns) / 1e9]);
+    assert.deepEqual(got, [[70, 100, 60], [80, 150, 60], [90, 150, 60], [100, 150, 60], [110, 150, 60], [120, 150, 60], [130, 50, 60]]);
+  });
+});

@@ -8,6 +8,7 @@ import { orderEndpoints, flowKeyOf } from '../../../lib/flow-key';
 import type { FlowWindow, PacketSummary } from '../../../schemas/types';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../runtime/types';
 import type { AggregateConfig } from './config';
+import { isClosed, windowSpec, windowStarts, type WindowSpec } from '../../runtime/windows';
 
 export const FLOW_STORE = 'flow-windows';
 
@@ -26,12 +27,10 @@ const FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10;
 export class AggregateProcessor implements Processor<PacketSummary> {
   private ctx!: ProcessorContext;
   private store!: KeyValueStore<FlowState>;
-  private readonly windowNs: bigint;
-  private readonly latenessNs: bigint;
+  private readonly w: WindowSpec;
 
   constructor(private readonly cfg: AggregateConfig) {
-    this.windowNs = BigInt(cfg.windowMs) * 1_000_000n;
-    this.latenessNs = BigInt(cfg.allowedLatenessMs) * 1_000_000n;
+    this.w = windowSpec(cfg.windowMs, cfg.advanceMs, cfg.allowedLatenessMs);
   }
 
   init(ctx: ProcessorContext): void {
@@ -46,48 +45,55 @@ export class AggregateProcessor implements Processor<PacketSummary> {
       return;
     }
     const ts = BigInt(p.ts_ns);
-    const w = ts - (((ts % this.windowNs) + this.windowNs) % this.windowNs);
-    // ctx.streamTimeNs() is the time reached before this record (see runtime/task.ts).
-    if (w + this.windowNs + this.latenessNs <= this.ctx.streamTimeNs()) {
+    const starts = windowStarts(ts, this.w);
+    // ctx.streamTimeNs() is the time reached before this record (see runtime/task.ts). Late
+    // means: even the newest window holding it has been emitted already.
+    if (isClosed(starts[starts.length - 1], this.w, this.ctx.streamTimeNs())) {
       this.ctx.metrics.dropped('late');
       this.ctx.forward(this.cfg.lateTopic, rec.key, p);
       return;
     }
     const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip, p.src_port ?? 0, p.dst_ip, p.dst_port ?? 0);
     const k = flowKeyOf(e, p.tunnel_id);
-    const sk = `${w}|${p.observation_point}|${k}`;
-    let s = this.store.get(sk);
-    if (!s) {
-      s = { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
-        pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
-    }
     const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
-    if (e.srcIsA) { s.pab += n; s.bab += p.wire_len * n; } else { s.pba += n; s.bba += p.wire_len * n; }
-    const f = p.tcp_flags;
-    if (f !== null) {
-      if (f & SYN) { if (f & ACK) s.synack += n; else s.syn += n; }
-      if (f & FIN) s.fin += n;
-      if (f & RST) s.rst += n;
-      else if (p.tcp_window === 0) s.zwin += n;
+    for (const w of starts) {
+      if (isClosed(w, this.w, this.ctx.streamTimeNs())) {
+        this.ctx.metrics.dropped('late-hop'); // counted in the newer hops, too late for this one
+        continue;
+      }
+      const sk = `${w}|${p.observation_point}|${k}`;
+      const s = this.store.get(sk) ?? { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
+        pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
+      addPacket(s, p, e.srcIsA, n, ts);
+      this.store.put(sk, s);
     }
-    if (p.malformed) s.bad += n;
-    if (ts < s.first) s.first = ts;
-    if (ts > s.last) s.last = ts;
-    this.store.put(sk, s);
   }
 
   punctuate(streamTimeNs: bigint): void {
-    const closeBefore = streamTimeNs - this.windowNs - this.latenessNs; // windows starting at or before this are final
     const closing: FlowState[] = [];
-    for (const [, s] of this.store.entries()) if (s.w <= closeBefore) closing.push(s);
+    for (const [, s] of this.store.entries()) if (isClosed(s.w, this.w, streamTimeNs)) closing.push(s);
     closing.sort((x, y) => (x.w === y.w ? (x.k < y.k ? -1 : 1) : x.w < y.w ? -1 : 1));
     for (const s of closing) {
-      this.ctx.forward(this.cfg.outputTopic, s.k, toFlowWindow(s, this.windowNs));
+      this.ctx.forward(this.cfg.outputTopic, s.k, toFlowWindow(s, this.w.sizeNs));
       this.store.delete(`${s.w}|${s.op}|${s.k}`);
     }
   }
 
   close(): void { /* state is in the store; nothing else to release */ }
+}
+
+function addPacket(s: FlowState, p: PacketSummary, srcIsA: boolean, n: number, ts: bigint): void {
+  if (srcIsA) { s.pab += n; s.bab += p.wire_len * n; } else { s.pba += n; s.bba += p.wire_len * n; }
+  const f = p.tcp_flags;
+  if (f !== null) {
+    if (f & SYN) { if (f & ACK) s.synack += n; else s.syn += n; }
+    if (f & FIN) s.fin += n;
+    if (f & RST) s.rst += n;
+    else if (p.tcp_window === 0) s.zwin += n;
+  }
+  if (p.malformed) s.bad += n;
+  if (ts < s.first) s.first = ts;
+  if (ts > s.last) s.last = ts;
 }
 
 export function toFlowWindow(s: FlowState, windowNs: bigint): FlowWindow {

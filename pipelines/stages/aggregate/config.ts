@@ -5,6 +5,7 @@ export const AggregateConfigSchema = z.object({
   outputTopic: z.string().default('tapline.flows.v1'),
   lateTopic: z.string().default('tapline.late.v1'),
   windowMs: z.number().int().min(100).default(10_000),
+  advanceMs: z.number().int().min(100).optional().describe('hopping windows: a new window every advanceMs (must divide windowMs); default = windowMs (tumbling)'),
   allowedLatenessMs: z.number().int().min(0).default(5_000),
 }).strict();
 
