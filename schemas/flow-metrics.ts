@@ -44,6 +44,7 @@ export interface TcpDirection {
   zero_window_probes: Long;
   rtt_ambiguous: Long;
   rtt_untracked_segments: Long;
+  acked_unseen_gaps: Long;
 }
 
 export interface FlowMetrics {

@@ -21,12 +21,12 @@ async function main(): Promise<void> {
     }
   }
   console.log('');
-  console.log(['file', 'flow', 'dir', 'tshark_below_next', 'ours_sum', 'tshark_rexmit', 'tshark_ooo', 'ours_rexmit', 'ours_lost_before', 'ours_ooo', 'ours_zw_probes'].join('\t'));
+  console.log(['file', 'flow', 'dir', 'tshark_below_next', 'ours_sum', 'tshark_rexmit', 'tshark_ooo', 'ours_rexmit', 'ours_lost_before', 'ours_ooo', 'ours_zw_probes', 'tshark_gaps', 'ours_acked_unseen'].join('\t'));
   for (const { f, flows } of all) {
     for (const r of compareWithTshark(f, flows)) {
-      if (r.tsharkBelowNext + r.oursRetrans + r.oursLostBefore + r.oursOoo + r.oursZwProbes === 0) continue;
+      if (r.tsharkBelowNext + r.oursRetrans + r.oursLostBefore + r.oursOoo + r.oursZwProbes + r.tsharkGaps + r.oursAckedUnseen === 0) continue;
       console.log([r.file, r.flow, r.dir, r.tsharkBelowNext, r.oursRetrans + r.oursLostBefore + r.oursOoo, r.tsharkRetrans, r.tsharkOoo,
-        r.oursRetrans, r.oursLostBefore, r.oursOoo, r.oursZwProbes].join('\t'));
+        r.oursRetrans, r.oursLostBefore, r.oursOoo, r.oursZwProbes, r.tsharkGaps, r.oursAckedUnseen].join('\t'));
     }
   }
 }

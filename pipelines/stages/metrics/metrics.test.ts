@@ -126,6 +126,19 @@ describe('metrics stage (in-memory driver)', () => {
     assert.equal(out[0].tcp_ba!.dup_acks, 1n);
   });
 
+  it('a gap the receiver acknowledges without the mirror seeing its data is capture loss, not network loss', () => {
+    const { out } = run([
+      ...handshake(100),
+      tcp(100.1, true, ACK, 1001, 5001, 100), tcp(100.1001, true, ACK, 1201, 5001, 100), // 1101..1201 not captured
+      tcp(100.11, false, ACK, 5001, 1151), // partly acknowledged: not counted yet
+      tcp(100.12, false, ACK, 5001, 1301),
+    ]);
+    const t = out[0].tcp_ab!;
+    assert.equal(t.acked_unseen_gaps, 1n);
+    assert.equal(Number(t.lost_before_mirror_segments) + Number(t.out_of_order_segments) + Number(t.retransmitted_segments), 0);
+    assert.equal(t.retransmission_rate, 0);
+  });
+
   it('counts zero windows and duplicate ACKs', () => {
     const { out } = run([
       ...handshake(100),

@@ -154,6 +154,8 @@ export interface RexmitComparison {
   /** tshark frames with sequence space below the next expected byte (retransmission, fast/spurious retransmission or out-of-order) */
   tsharkBelowNext: number; tsharkRetrans: number; tsharkOoo: number;
   oursRetrans: number; oursLostBefore: number; oursOoo: number; oursZwProbes: number;
+  /** tshark "previous segment not captured" (a gap opens) vs ours: gaps filled (lost before / reordered) + gaps acknowledged unseen */
+  tsharkGaps: number; oursAckedUnseen: number;
 }
 
 const BELOW = 'tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order';
@@ -163,6 +165,7 @@ export function compareWithTshark(file: string, flows: Map<string, FlowTotals>):
   const below = tsharkCountByFlow(file, BELOW);
   const rex = tsharkCountByFlow(file, '(tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission) && tcp.len > 0');
   const ooo = tsharkCountByFlow(file, 'tcp.analysis.out_of_order && tcp.len > 0');
+  const gaps = tsharkCountByFlow(file, 'tcp.analysis.lost_segment');
   const rows: RexmitComparison[] = [];
   for (const f of flows.values()) {
     if (!f.key.startsWith('6|')) continue;
@@ -172,7 +175,7 @@ export function compareWithTshark(file: string, flows: Map<string, FlowTotals>):
       rows.push({ file: path.basename(file), flow: `${f.a}:${f.pa}-${f.b}:${f.pb}`, dir,
         tsharkBelowNext: below.get(k) ?? 0, tsharkRetrans: rex.get(k) ?? 0, tsharkOoo: ooo.get(k) ?? 0,
         oursRetrans: t.retransmitted_segments ?? 0, oursLostBefore: t.lost_before_mirror_segments ?? 0, oursOoo: t.out_of_order_segments ?? 0,
-        oursZwProbes: t.zero_window_probes ?? 0 });
+        oursZwProbes: t.zero_window_probes ?? 0, tsharkGaps: gaps.get(k) ?? 0, oursAckedUnseen: t.acked_unseen_gaps ?? 0 });
     }
   }
   return rows;

@@ -11,7 +11,8 @@
  *   the mirror, or spurious); a segment filling a gap below the highest sequence seen either
  *   arrived late (reordering) or is the retransmission of a segment the mirror never saw (lost
  *   before the mirror): the latter when it comes later than the reorder threshold after the
- *   gap opened, or after the receiver signalled the gap with a duplicate ACK.
+ *   gap opened, or after the receiver signalled the gap with a duplicate ACK. A gap the
+ *   receiver acknowledges without the mirror ever seeing its data was lost by the capture.
  * - TCP timestamps: first time each TSval appears on a segment with sequence space -> first
  *   TSecr echoing it from the other side.
  * Everything is bounded: outstanding segments, gaps and TSvals are capped lists.
@@ -157,6 +158,7 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
   if ((flags & ACK) && o.init) {
     const ack = unwrap(Number(p.tcp_ack ?? 0), o.base, o.hi);
     ackIn(cx, o, dir ^ 1, ack, t);
+    if (o.holes.length > 0 && o.holes[0] < ack) ackedGaps(cx, o, dir ^ 1, ack);
     const win = p.tcp_window ?? 0;
     const pure = len === 0 && (flags & (SYN | FIN | RST)) === 0;
     if (pure && s.ackInit && win !== 0 && win === s.lastWin && ack === s.lastAck && start === s.hi) {
@@ -233,6 +235,18 @@ function ackIn(cx: TcpContext, o: DirState, odir: number, ack: number, t: number
     n += 4;
   }
   if (n > 0) { out.splice(0, n); o.ackedMaxT = lastXmit; }
+}
+
+/** Gaps below the ACK were received by the peer: the mirror missed them (capture loss). */
+function ackedGaps(cx: TcpContext, o: DirState, odir: number, ack: number): void {
+  const h = o.holes;
+  let i = 0;
+  while (i < h.length && h[i] < ack) {
+    if (h[i + 1] > ack) { h[i] = ack; break; } // partly acknowledged: counted once it all is
+    count(cx, odir, C.ackedUnseen);
+    i += 3;
+  }
+  if (i > 0) h.splice(0, i);
 }
 
 /** Flags the remembered segments overlapping [start, end) as retransmitted (sent again at t). */

@@ -13,9 +13,9 @@ export const RTT_KINDS = 5;
 /** Index of a TcpDirection counter in WindowAcc.tcp[dir] */
 export const C = {
   dataSeg: 0, dataBytes: 1, rexSeg: 2, rexBytes: 3, lostBefore: 4, ooo: 5, dupAck: 6, zeroWin: 7, zwProbe: 8,
-  ambiguous: 9, untracked: 10,
+  ambiguous: 9, untracked: 10, ackedUnseen: 11,
 } as const;
-const N_COUNTERS = 11;
+const N_COUNTERS = 12;
 
 export interface WindowAcc {
   w: bigint; // window start ns
@@ -81,6 +81,7 @@ function tcpDirection(c: number[]): TcpDirection {
     retransmission_rate: c[C.dataSeg] > 0 ? lost / c[C.dataSeg] : 0,
     dup_acks: BigInt(c[C.dupAck]), zero_windows: BigInt(c[C.zeroWin]), zero_window_probes: BigInt(c[C.zwProbe]),
     rtt_ambiguous: BigInt(c[C.ambiguous]), rtt_untracked_segments: BigInt(c[C.untracked]),
+    acked_unseen_gaps: BigInt(c[C.ackedUnseen]),
   };
 }
 
