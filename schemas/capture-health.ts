@@ -31,4 +31,7 @@ export interface CaptureHealth {
   malformed_by_code: Record<string, Long>;
   queue_depth: number;
   queue_capacity: number;
+  capturing: boolean;
+  capture_restarts: Long;
+  last_error: string | null;
 }

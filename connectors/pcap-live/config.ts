@@ -21,6 +21,10 @@ export const PcapLiveConfigSchema = z.object({
     .describe('summaries waiting for Kafka; beyond this, packets are dropped and counted (never blocking the capture)'),
   payloadPrefixBytes: z.number().int().min(0).max(1500).optional()
     .describe('bytes of L4 payload kept; default: the decoder policy (DNS/HTTP/TLS ports only); 0 = none'),
+  isolate: z.boolean().default(true)
+    .describe('capture in a helper process: a device that goes down or away (which makes the cap addon abort its process) cannot take tapline down; the capture is reopened'),
+  maxPipeBytes: z.number().int().min(256 * 1024).max(1 << 30).default(8 * 1024 * 1024)
+    .describe('isolate: frame bytes the helper lets wait for tapline before it drops (reason pipe-full)'),
   user: z.string().min(1).optional().describe('when started as root: drop to this user after opening the device (as tcpdump -Z)'),
   group: z.string().min(1).optional().describe('group for `user` (default: the user\'s primary group)'),
   drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000)
