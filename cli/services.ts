@@ -11,6 +11,7 @@ import { assertTimescale, createPool, ensureTimescale } from '../lib/db/pool';
 import { KafkaClient } from '../lib/kafka';
 import type { TaplineConfig } from '../lib/config';
 import { logger } from '../lib/log';
+import { allSchemas, useSchemaRegistry } from '../schemas';
 
 const log = logger('services');
 
@@ -58,6 +59,7 @@ export async function startServices(cfg: TaplineConfig, onProgress?: (line: stri
     if (startedKafka) await broker?.stop();
     throw e;
   }
+  if (cfg.schemaRegistry.url) await useSchemaRegistry(cfg.schemaRegistry.url, allSchemas());
   const embeddedDb = db !== null;
   const pool = createPool(pgUrl, { embedded: embeddedDb });
   await assertTimescale(pool, pgUrl);

@@ -9,12 +9,26 @@ import path from 'node:path';
 import avro from 'avsc';
 import { TaplineError } from '../lib/errors';
 import { BigIntLong } from './bigint-long';
+import { registryIdFor, schemaNameForId } from './registry';
+
+export { useSchemaRegistry, resetWireFormat, activeRegistry } from './registry';
 
 export const SCHEMA_DIR = __dirname;
 
 export type SchemaName = 'packet-summary.v1' | 'packet-batch.v1' | 'flow-window.v1';
 
 const cache = new Map<string, avro.Type>();
+
+/** Every schema in this folder: file name (without .avsc) -> its full record name and canonical form. */
+export function allSchemas(): Map<string, { fullName: string; canonical: string }> {
+  const out = new Map<string, { fullName: string; canonical: string }>();
+  for (const f of fs.readdirSync(SCHEMA_DIR).filter((x) => x.endsWith('.avsc')).sort()) {
+    const name = f.slice(0, -'.avsc'.length);
+    const t = avroType(name);
+    out.set(name, { fullName: t.name ?? name, canonical: JSON.stringify(t.schema({ exportAttrs: false })) });
+  }
+  return out;
+}
 
 export function schemaJson(name: string): object {
   const file = path.join(SCHEMA_DIR, `${name}.avsc`);
@@ -75,20 +89,24 @@ export class AvroCodec<T = unknown> {
     this.header[1] = 0x01;
     this.header.writeBigUInt64LE(this.fingerprint, 2);
     this.scratch = Buffer.alloc(64 * 1024);
-    this.header.copy(this.scratch, 0);
   }
 
   encode(record: T): Buffer {
+    // Registry wire format (0x00 + schema id) when a registry is configured, else single-object.
+    const id = registryIdFor(this.name);
+    const headerLen = id === undefined ? 10 : 5;
     try {
       // Encode into a reusable scratch buffer (avsc's toBuffer starts small and re-encodes
       // large batches several times while it grows), then copy out exactly the bytes used.
-      let end = this.type.encode(record, this.scratch, 10);
+      let end = this.type.encode(record, this.scratch, headerLen);
       if (end < 0) {
         this.scratch = Buffer.alloc(Math.max(this.scratch.length * 2, this.scratch.length - end));
-        this.header.copy(this.scratch, 0);
-        end = this.type.encode(record, this.scratch, 10);
+        end = this.type.encode(record, this.scratch, headerLen);
       }
-      return Buffer.from(this.scratch.subarray(0, end));
+      const out = Buffer.from(this.scratch.subarray(0, end));
+      if (id === undefined) this.header.copy(out, 0);
+      else { out[0] = 0; out.writeUInt32BE(id, 1); }
+      return out;
     } catch (e) {
       throw new TaplineError('AVRO_ENCODE', this.name, `cannot encode ${this.name}: ${(e as Error).message}`, { cause: e });
     }
@@ -96,15 +114,26 @@ export class AvroCodec<T = unknown> {
 
   /** Throws TaplineError AVRO_DECODE on a foreign fingerprint or a body that does not parse. */
   decode(buf: Buffer): T {
-    if (buf.length < 10 || buf[0] !== 0xc3 || buf[1] !== 0x01) {
-      throw new TaplineError('AVRO_DECODE', this.name, `not an Avro single-object message (${buf.length} bytes)`);
-    }
-    const fp = buf.readBigUInt64LE(2);
-    if (fp !== this.fingerprint) {
-      throw new TaplineError('AVRO_DECODE', this.name, `schema fingerprint ${fp.toString(16)} is not ${this.name} (${this.fingerprint.toString(16)})`);
+    let bodyAt: number;
+    if (buf.length >= 5 && buf[0] === 0x00) {
+      const id = buf.readUInt32BE(1);
+      const name = schemaNameForId(id);
+      if (name !== this.name) {
+        throw new TaplineError('AVRO_DECODE', this.name, name ? `schema id ${id} is ${name}, not ${this.name}` : `unknown schema registry id ${id} (expected ${this.name})`);
+      }
+      bodyAt = 5;
+    } else {
+      if (buf.length < 10 || buf[0] !== 0xc3 || buf[1] !== 0x01) {
+        throw new TaplineError('AVRO_DECODE', this.name, `not an Avro single-object message (${buf.length} bytes)`);
+      }
+      const fp = buf.readBigUInt64LE(2);
+      if (fp !== this.fingerprint) {
+        throw new TaplineError('AVRO_DECODE', this.name, `schema fingerprint ${fp.toString(16)} is not ${this.name} (${this.fingerprint.toString(16)})`);
+      }
+      bodyAt = 10;
     }
     try {
-      return this.type.fromBuffer(buf.subarray(10)) as T;
+      return this.type.fromBuffer(buf.subarray(bodyAt)) as T;
     } catch (e) {
       throw new TaplineError('AVRO_DECODE', this.name, `corrupt ${this.name} body: ${(e as Error).message}`, { cause: e });
     }

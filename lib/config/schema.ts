@@ -26,6 +26,10 @@ export const ConfigSchema = z.object({
       .describe('existing TimescaleDB server; null = embedded PGlite+TimescaleDB'),
     embeddedPort: port.default(15433),
   }).strict().default({}),
+  schemaRegistry: z.object({
+    url: z.string().url().nullable().default(null)
+      .describe('Confluent-compatible Schema Registry; set = messages use its wire format (0x00 + schema id)'),
+  }).strict().default({}),
   topics: z.object({
     packets: z.string().default('tapline.packets.v1'),
     flows: z.string().default('tapline.flows.v1'),

@@ -111,7 +111,7 @@ describe('aggregate stage hopping windows', () => {
     d.pipeInput('k', pkt(125, '10.0.0.1', 1, '10.0.0.2', 2, 100));
     d.pipeInput('k', pkt(131, '10.0.0.1', 1, '10.0.0.2', 2, 50));
     d.endOfStream();
-    const got = d.readOutput<FlowWindow>('tapline.flows.v1').map((o) => [Number(o.value.window_start_ns / S), Number(o.value.bytes_ab), Number(o.value.window_end_ns - o.value.window_start_ns) / 1e9]);
+    const got = d.readOutput<FlowWindow>('tapline.flows.v1').map((o) => [Number(BigInt(o.value.window_start_ns) / S), Number(o.value.bytes_ab), Number(BigInt(o.value.window_end_ns) - BigInt(o.value.window_start_ns)) / 1e9]);
     assert.deepEqual(got, [[70, 100, 60], [80, 150, 60], [90, 150, 60], [100, 150, 60], [110, 150, 60], [120, 150, 60], [130, 50, 60]]);
   });
 });
