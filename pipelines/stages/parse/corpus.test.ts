@@ -59,8 +59,8 @@ function pairByFirstFrame(ours: FramedEvent[], rows: TsRow[], segField: number):
   for (const r of rows) byFirst.set(Number(list(r.f[segField])[0] ?? r.frame), r);
   const pairs: [FramedEvent, TsRow][] = [], extraOurs: FramedEvent[] = [];
   for (const o of ours) {
-    const r = byFirst.get(o.frame);
-    if (r) { pairs.push([o, r]); byFirst.delete(o.frame); } else extraOurs.push(o);
+    const r = byFirst.get(o.first);
+    if (r) { pairs.push([o, r]); byFirst.delete(o.first); } else extraOurs.push(o);
   }
   return { pairs, extraOurs, extraRows: [...byFirst.values()] };
 }
@@ -178,7 +178,7 @@ describe('parse stage vs tshark on the corpus', function () {
           const first = Number(list(segs)[0] ?? r.frame);
           let latOk: boolean;
           if (!time) latOk = o.e.latency_ns === null;
-          else if (prefix === 'default' && o.e.latency_ns === null && !reqs.some((q) => q.frame === firstSeg.get(Number(reqIn)))) {
+          else if (prefix === 'default' && o.e.latency_ns === null && !reqs.some((q) => q.first === firstSeg.get(Number(reqIn)))) {
             latOk = true;
             exclude(u, 'latency not compared: its request was not seen under the default policy');
           } else {
@@ -194,7 +194,7 @@ describe('parse stage vs tshark on the corpus', function () {
         // (body-reassembling) mode; without body reassembly it shows the head at that frame.
         const heads = rs.extraOurs.length ? tsharkRows(f, 'http.response', ['http.response.code'], ['-o', 'http.desegment_body:FALSE']) : [];
         for (const o of rs.extraOurs) {
-          const head = heads.find((r) => r.frame === o.frame);
+          const head = heads.find((r) => r.frame === o.first);
           if (head && Number(head.f[0]) === o.e.http!.status) exclude(u, 'more responses tshark omits: body incomplete in the capture (shown with http.desegment_body:FALSE)');
           else u.mismatches.push(`response at frame ${o.frame} that tshark does not show: ${o.e.http!.status}`);
         }

@@ -150,6 +150,26 @@ describe('parse stage (in-memory driver)', () => {
     assert.equal(e.http!.host, null);
   });
 
+  it('HTTP: a head longer than its segment (whole segment captured) is completed from the next one, stamped with the first', () => {
+    const { send } = driver();
+    const req = httpReq(`/${'x'.repeat(1500)}`, 'late.example');
+    const a = send(pkt(100, C, 40000, SV, 80, 6, req.subarray(0, 1440), { tcp_seq: 1, l4_payload_len: 1440 }));
+    assert.deepEqual(a, [], 'waits for the rest of the head');
+    const [e] = send(pkt(100.001, C, 40000, SV, 80, 6, req.subarray(1440), { tcp_seq: 1441 }));
+    assert.deepEqual([e.kind, e.http!.host, e.truncated, e.ts_ns], ['HTTP_REQUEST', 'late.example', false, 100n * S]);
+    const [r] = send(pkt(100.1, SV, 80, C, 40000, 6, httpRes(200), { tcp_seq: 1 }));
+    assert.equal(r.latency_ns, 100_000_000n);
+  });
+
+  it('HTTP: a waiting head is reported truncated when its continuation is missing or the peer answers', () => {
+    const { send } = driver();
+    const req = httpReq(`/${'y'.repeat(1500)}`, 'never.example');
+    send(pkt(100, C, 40000, SV, 80, 6, req.subarray(0, 1440), { tcp_seq: 1, l4_payload_len: 1440 }));
+    const out = send(pkt(100.2, SV, 80, C, 40000, 6, httpRes(400), { tcp_seq: 1 }));
+    assert.deepEqual(out.map((e) => [e.kind, e.truncated, e.http!.host, e.http!.path_truncated]), [['HTTP_REQUEST', true, null, true], ['HTTP_RESPONSE', false, null, true]]);
+    assert.equal(out[1].latency_ns, 200_000_000n);
+  });
+
   it('HTTP: an unanswered request is emitted as HTTP_UNANSWERED after its timeout', () => {
     const { send } = driver({ httpTimeoutMs: 1000 });
     send(pkt(100, C, 40000, SV, 80, 6, httpReq('/slow'), { tcp_seq: 1 }));

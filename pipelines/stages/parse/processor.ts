@@ -35,7 +35,15 @@ interface DirTrack {
   next: number | null;
   /** the last acknowledgment number this direction sent (where the peer's data stands) */
   ack: number | null;
+  /** an HTTP head that filled its whole segment without ending: waits for the next segment */
+  head: WaitingHead | null;
 }
+
+/** The bytes of an incomplete HTTP head (latin1) and where/when it started. */
+interface WaitingHead { ts: bigint; fromA: boolean; seq: number; bytes: string }
+
+/** Longest HTTP head the stage waits for across segments. */
+const MAX_HEAD_WAIT = 16 * 1024;
 
 interface PendingDns {
   id: number; ts: bigint; fromA: boolean; answered: boolean; trunc: boolean;
@@ -136,7 +144,7 @@ export class ParseProcessor implements Processor<PacketSummary> {
         // The peer's acknowledgment tells where this direction's data starts: beyond it, the
         // first bytes of this direction were not captured.
         if (other !== null && other.ack !== null && sdiff(seq, other.ack) > 0) this.gap(f, fromA);
-        t = { end, next: null, ack: null };
+        t = { end, next: null, ack: null, head: null };
         if (fromA) f.ta = t; else f.tb = t;
       } else {
         if (sdiff(end, t.end) <= 0) { this.ctx.metrics.dropped('tcp-retransmission'); this.touch(f, p); return; }
@@ -156,6 +164,19 @@ export class ParseProcessor implements Processor<PacketSummary> {
       this.ackOf(t, p);
     }
     const ts = BigInt(p.ts_ns);
+    // The peer speaks: a head it was sending is as complete as it will get.
+    if (other !== null && other.head !== null) { this.flushHead(f, other.head); other.head = null; }
+    if (t !== null && t.head !== null) {
+      const w = t.head;
+      t.head = null;
+      if (atBoundary === true && seq !== null) { // the continuation of the waiting head
+        const joined = Buffer.concat([Buffer.from(w.bytes, 'latin1'), pre]);
+        this.httpBytes(f, fromA, t, w.ts, ts, joined, w.bytes.length + len, w.seq, pre.length >= len, w.bytes.length);
+        this.touch(f, p);
+        return;
+      }
+      this.flushHead(f, w);
+    }
     if (dnsPort) {
       const r = parseDnsTcp(pre, pre.length, len);
       if (r.failure !== null && (atBoundary !== false || r.messages.length > 0)) this.failed(r.failure);
@@ -166,18 +187,7 @@ export class ParseProcessor implements Processor<PacketSummary> {
       if (!r.ok) this.failed(r.reason);
       else this.tls(f, fromA, ts, r.value);
     } else if (httpStart(pre, pre.length) !== null) {
-      // One or more messages (pipelining): each next head starts where the previous body ends.
-      let off = 0;
-      for (;;) {
-        const b = off === 0 ? pre : pre.subarray(off);
-        const r = parseHttpHead(b, b.length, len - off, this.cfg.maxPathLen);
-        if (!r.ok) { this.failed(r.reason); break; }
-        const body = this.http(f, fromA, ts, r.value);
-        if (r.value.headLen === null || body === null) break;
-        off += r.value.headLen + body;
-        if (off >= len) { if (t !== null && seq !== null) t.next = (seq + off) >>> 0; break; }
-        if (off >= pre.length || httpStart(pre.subarray(off), pre.length - off) === null) break; // not visible / not a head
-      }
+      this.httpBytes(f, fromA, t, ts, ts, pre, len, seq, pre.length >= len, len);
     } else if (atBoundary === true) {
       this.failed('tcp-unknown-message');
     }
@@ -232,6 +242,42 @@ export class ParseProcessor implements Processor<PacketSummary> {
   }
 
   // ---------------------------------------------------------------- HTTP
+
+  /**
+   * HTTP heads in `buf`, which stands for `len` bytes of the stream starting at `startSeq` (buf is
+   * shorter when the prefix cut it; `complete` when it is not). One or more messages
+   * (pipelining): each next head starts where the previous body ends. A head that fills all the
+   * bytes without ending waits in the tracker for the next segment; heads starting in the first
+   * `firstLen` bytes are stamped `firstTs`, later ones `laterTs`.
+   */
+  private httpBytes(f: FlowState, fromA: boolean, t: DirTrack | null, firstTs: bigint, laterTs: bigint, buf: Buffer, len: number,
+    startSeq: number | null, complete: boolean, firstLen: number): void {
+    let off = 0;
+    for (;;) {
+      const b = off === 0 ? buf : buf.subarray(off);
+      const r = parseHttpHead(b, b.length, len - off, this.cfg.maxPathLen);
+      if (!r.ok) { this.failed(r.reason); return; }
+      const ts = off < firstLen ? firstTs : laterTs;
+      if (r.value.headLen === null && complete && t !== null && startSeq !== null && b.length <= MAX_HEAD_WAIT) {
+        t.head = { ts, fromA, seq: (startSeq + off) >>> 0, bytes: b.toString('latin1') };
+        t.next = (startSeq + len) >>> 0;
+        return;
+      }
+      const body = this.http(f, fromA, ts, r.value);
+      if (r.value.headLen === null || body === null) return;
+      off += r.value.headLen + body;
+      if (off >= len) { if (t !== null && startSeq !== null) t.next = (startSeq + off) >>> 0; return; }
+      if (off >= buf.length || httpStart(buf.subarray(off), buf.length - off) === null) return; // not visible / not a head
+    }
+  }
+
+  /** A waiting head that will not be continued: reported with what it has (truncated). */
+  private flushHead(f: FlowState, w: WaitingHead): void {
+    const b = Buffer.from(w.bytes, 'latin1');
+    const r = parseHttpHead(b, b.length, b.length + 1, this.cfg.maxPathLen);
+    if (r.ok) this.http(f, w.fromA, w.ts, { ...r.value, truncated: true });
+    else this.failed(r.reason);
+  }
 
   /** Returns the body length that follows the head when it is known, else null. */
   private http(f: FlowState, fromA: boolean, ts: bigint, h: HttpHead): number | null {
@@ -293,6 +339,13 @@ export class ParseProcessor implements Processor<PacketSummary> {
     const drop: string[] = [];
     for (const [k, f] of this.store.entries()) {
       let changed = false;
+      for (const t of [f.ta, f.tb]) {
+        if (t?.head && (eos || t.head.ts + this.httpTimeout <= streamTimeNs || f.last + this.idle <= streamTimeNs)) {
+          this.flushHead(f, t.head);
+          t.head = null;
+          changed = true;
+        }
+      }
       const keepDns: PendingDns[] = [];
       for (const q of f.dns) {
         if (eos || q.ts + this.dnsTimeout <= streamTimeNs) {
