@@ -11,6 +11,8 @@ export const MetricsConfigSchema = z.object({
   tcpTimestamps: z.boolean().default(true),
   /** connection state untouched for this long (event time) is evicted on punctuate */
   idleTimeoutMs: z.number().int().min(1_000).default(120_000),
+  /** a TCP connection closed (RST, or FIN both ways) is evicted after this long without packets */
+  closedLingerMs: z.number().int().min(0).default(10_000),
   /** unacknowledged segments remembered per direction for RTT; older ones are dropped (counted) */
   maxOutstanding: z.number().int().min(1).max(100_000).default(256),
   /** sequence gaps remembered per direction (loss before the mirror vs reordering) */

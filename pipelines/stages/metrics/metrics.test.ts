@@ -272,6 +272,22 @@ describe('metrics stage (in-memory driver)', () => {
     assert.equal(tcpOut.tcp_ab!.rtt_untracked_segments, 6n);
   });
 
+  it('evicts a closed TCP connection after the linger time, an open one only when idle', () => {
+    const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 0, closedLingerMs: 5_000, idleTimeoutMs: 60_000 }));
+    for (const p of handshake(100)) d.pipeInput('k', p);
+    d.pipeInput('k', tcp(100.1, true, ACK | FIN, 1001, 5001));
+    d.pipeInput('k', tcp(100.2, false, ACK | FIN, 5001, 1002));
+    d.pipeInput('k', tcp(100.3, true, ACK, 1002, 5002));
+    const open = handshake(100).map((p) => ({ ...p, src_port: p.src_port === 80 ? 81 : p.src_port, dst_port: p.dst_port === 80 ? 81 : p.dst_port }));
+    for (const p of open) d.pipeInput('k', p);
+    d.pipeInput('x', echo(104, true, true, 1));
+    assert.equal(d.store(CONN_STORE).size, 3);
+    d.pipeInput('x', echo(106, true, true, 2));
+    assert.equal(d.store(CONN_STORE).size, 2, 'closed one evicted 5 s after its last packet');
+    assert.equal(d.store<MetaState>(META_STORE).get('meta')!.evictedClosed, 1);
+    d.close();
+  });
+
   it('keeps observation points apart', () => {
     const other = handshake(100).map((p) => ({ ...p, observation_point: 'mirror-2' }));
     const { out } = run([...handshake(100), ...other]);

@@ -31,6 +31,9 @@ export interface ConnState {
   icmp: number[];
   /** last RTT sample per kind (NaN: none yet), for jitter across windows */
   prev: number[];
+  /** TCP: FIN seen from A (1) / B (2); closed = RST or both FINs seen */
+  fin: number;
+  closed: boolean;
 }
 
 export interface MetaState {
@@ -38,6 +41,7 @@ export interface MetaState {
   nextClose: bigint;
   lastEvictScan: bigint;
   evictedIdle: number;
+  evictedClosed: number;
 }
 
 const evictions = new Counter({ name: 'tapline_flow_state_evictions_total', help: 'connection states evicted by the metrics stage', labelNames: ['component', 'reason'], registers: [registry] });
@@ -51,6 +55,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
   private readonly windowNs: bigint;
   private readonly latenessNs: bigint;
   private readonly idleNs: bigint;
+  private readonly lingerNs: bigint;
   private readonly scanEveryNs: bigint;
   /** reused per packet: no allocation on the hot path */
   private readonly cx: TcpContext;
@@ -59,7 +64,8 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     this.windowNs = BigInt(cfg.windowMs) * 1_000_000n;
     this.latenessNs = BigInt(cfg.allowedLatenessMs) * 1_000_000n;
     this.idleNs = BigInt(cfg.idleTimeoutMs) * 1_000_000n;
-    this.scanEveryNs = this.idleNs / 4n;
+    this.lingerNs = BigInt(cfg.closedLingerMs) * 1_000_000n;
+    this.scanEveryNs = this.lingerNs > 0n && this.lingerNs < this.idleNs / 4n ? this.lingerNs : this.idleNs / 4n;
     this.cx = { cfg, acc: null, prev: [] };
   }
 
@@ -72,7 +78,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
 
   private state(): MetaState {
     let m = this.meta.get('meta');
-    if (!m) { m = { nextClose: END_OF_STREAM, lastEvictScan: -1n, evictedIdle: 0 }; this.meta.put('meta', m); }
+    if (!m) { m = { nextClose: END_OF_STREAM, lastEvictScan: -1n, evictedIdle: 0, evictedClosed: 0 }; this.meta.put('meta', m); }
     return m;
   }
 
@@ -111,7 +117,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     const ck = `${p.observation_point}|${k}`;
     let c = this.conns.get(ck);
     if (!c) {
-      c = { t0: ts, last: ts, d: [newDirState(), newDirState()], hs: newHandshake(), icmp: [], prev: new Array<number>(RTT_KINDS).fill(NaN) };
+      c = { t0: ts, last: ts, d: [newDirState(), newDirState()], hs: newHandshake(), icmp: [], prev: new Array<number>(RTT_KINDS).fill(NaN), fin: 0, closed: false };
     }
     const cx = this.cx;
     cx.acc = acc;
@@ -120,6 +126,10 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     if (isTcp) {
       if (acc) tcpCounters(acc); // a TCP flow's record always carries both directions' counters
       tcpSegment(cx, c.d, c.hs, dir, p, t);
+      const f = p.tcp_flags ?? 0;
+      if ((f & 2) && !(f & 16)) { c.fin = 0; c.closed = false; } // SYN: (re)opening
+      if (f & 1) c.fin |= 1 << dir;
+      if ((f & 4) || c.fin === 3) c.closed = true;
     }
     else icmpPacket(cx, c.icmp, dir, p, t);
     if (ts > c.last) c.last = ts;
@@ -134,13 +144,21 @@ export class MetricsProcessor implements Processor<PacketSummary> {
       for (const [k] of [...this.conns.entries()]) this.conns.delete(k);
     } else if (m.lastEvictScan < 0n || streamTimeNs - m.lastEvictScan >= this.scanEveryNs) {
       m.lastEvictScan = streamTimeNs;
-      const idleBefore = streamTimeNs - this.idleNs;
-      const idle: string[] = [];
-      for (const [k, c] of this.conns.entries()) if (c.last < idleBefore) idle.push(k);
+      const idleBefore = streamTimeNs - this.idleNs, closedBefore = streamTimeNs - this.lingerNs;
+      const idle: string[] = [], closed: string[] = [];
+      for (const [k, c] of this.conns.entries()) {
+        if (c.last < idleBefore) idle.push(k);
+        else if (c.closed && c.last < closedBefore) closed.push(k);
+      }
       for (const k of idle) this.conns.delete(k);
+      for (const k of closed) this.conns.delete(k);
       if (idle.length > 0) {
         m.evictedIdle += idle.length;
         evictions.inc({ component: this.ctx.stage, reason: 'idle' }, idle.length);
+      }
+      if (closed.length > 0) {
+        m.evictedClosed += closed.length;
+        evictions.inc({ component: this.ctx.stage, reason: 'closed' }, closed.length);
       }
     }
     connections.set({ component: this.ctx.stage, partition: String(this.ctx.partition) }, this.conns.size);
