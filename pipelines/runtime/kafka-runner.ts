@@ -63,12 +63,16 @@ export class StageRunner<V> {
   async start(): Promise<void> {
     const { kafka } = this.opts;
     this.codec = new InputCodec<V>(this.def);
+    // Output topics get the input's partition count (keys keep their co-partitioning downstream).
+    const partitions = await kafka.partitionCount(this.def.input.topic);
+    await kafka.ensureTopics([...Object.keys(this.def.outputs).map((topic) => ({ topic, partitions })),
+      { topic: this.opts.deadLetterTopic, partitions: 1 }]);
     if (this.def.globals?.length) {
       this.globals = new GlobalFollower(kafka, this.def.globals, this.metrics, this.groupId);
       await this.globals.start(); // tasks see a caught-up inventory before their first record
     }
     if (this.guarantee === 'exactly_once') {
-      await ensureChangelogs(kafka, this.groupId, this.def.stores, await kafka.partitionCount(this.def.input.topic));
+      await ensureChangelogs(kafka, this.groupId, this.def.stores, partitions);
     } else {
       this.producer = kafka.producer({ idempotent: true });
       await this.producer.connect();
