@@ -301,7 +301,8 @@ export class ParseProcessor implements Processor<PacketSummary> {
       e.http = httpInfo(h, req.h);
     }
     this.emit(e);
-    if (h.chunked) return null;
+    // After 101 or a successful CONNECT the connection carries another protocol.
+    if (h.chunked || st === 101 || (req?.h.method === 'CONNECT' && st >= 200 && st < 300)) return null;
     if (informational || st === 204 || st === 304 || req?.h.method === 'HEAD') return 0;
     return h.contentLength; // unknown without Content-Length: read until close
   }
