@@ -333,7 +333,11 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     lab('down.sh');
     lab('up.sh');
     labUp = true;
-    broker = new KafkaBroker({ stateDir: path.join(tmp, 'kafka'), port: KAFKA_PORT, numPartitions: 3 });
+    // A fixed state directory: a broker left behind by a run that crashed is ours to stop.
+    const kafkaDir = path.join(os.tmpdir(), 'tapline-lab-test-kafka');
+    broker = new KafkaBroker({ stateDir: kafkaDir, port: KAFKA_PORT, numPartitions: 3 });
+    await broker.stop();
+    fs.rmSync(kafkaDir, { recursive: true, force: true });
     const { brokers } = await broker.start();
     kafka = new KafkaClient({ brokers, clientId: RUN });
     await kafka.ensureTopics([{ topic, partitions: 3 }]);
@@ -345,6 +349,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     if (tcpdump && tcpdump.exitCode === null) tcpdump.kill('SIGTERM');
     await kafka?.close().catch(() => undefined);
     await broker?.stop().catch(() => undefined);
+    if (broker) fs.rmSync(broker.options.stateDir, { recursive: true, force: true });
     if (labUp) lab('down.sh');
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -487,26 +492,34 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
       `dropped by tapline ${st.dropped} ${JSON.stringify(st.droppedByReason)}`);
   });
 
-  it('applies the BPF filter in the kernel; a bad filter or a missing device is an IO error naming it', async () => {
-    const prod = new SlowProducer(0);
-    const c = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-mon-h1', topic: 'p', healthTopic: 'h', filter: 'udp port 53', flushIntervalMs: 20 }),
-      fakeKafka(prod));
-    await c.start();
-    await labAsync('traffic.sh', 'http', 'vm1', 'vm2', '5000');
-    await labAsync('traffic.sh', 'dns', 'vm2', 'vm1', 'vm3.lab', '3');
-    await sleep(200);
-    await c.close();
-    const got = decodePackets((prod.sent.get('p') ?? []).map((m) => m.value));
-    // mirror mode both: 3 queries + 3 answers, each crossing two mirrored ports of h1
-    assert.equal(got.length, 12, JSON.stringify(got.map((p) => `${p.src_ip}:${p.src_port}>${p.dst_ip}:${p.dst_port}`)));
-    assert.ok(got.every((p) => p.ip_proto === 17 && (p.src_port === 53 || p.dst_port === 53)));
-    assert.equal(c.stats().seen, 12);
+  for (const isolate of [true, false]) {
+    it(`applies the BPF filter in the kernel; a bad filter or a missing device is an IO error naming it (${isolate ? 'helper process' : 'in-process'})`, async () => {
+      const prod = new SlowProducer(0);
+      const c = new PcapLiveConnector(PcapLiveConfigSchema.parse({
+        interface: 'tl-mon-h1', topic: 'p', healthTopic: 'h', filter: 'udp port 53', flushIntervalMs: 20, isolate,
+      }), fakeKafka(prod));
+      await c.start();
+      try {
+        await labAsync('traffic.sh', 'http', 'vm1', 'vm2', '5000');
+        await labAsync('traffic.sh', 'dns', 'vm2', 'vm1', 'vm3.lab', '3');
+        await sleep(200);
+      } finally {
+        await c.close();
+      }
+      const got = decodePackets((prod.sent.get('p') ?? []).map((m) => m.value));
+      // mirror mode both: 3 queries + 3 answers, each crossing two mirrored ports of h1
+      assert.equal(got.length, 12, JSON.stringify(got.map((p) => `${p.src_ip}:${p.src_port}>${p.dst_ip}:${p.dst_port}`)));
+      assert.ok(got.every((p) => p.ip_proto === 17 && (p.src_port === 53 || p.dst_port === 53)));
+      assert.equal(c.stats().seen, 12);
+      const ts = got.map((p) => BigInt(p.ts_ns));
+      assert.ok(ts.every((t) => Math.abs(Number(t / 1_000_000n) - Date.now()) < 60_000), 'wall-clock timestamps');
 
-    const bad = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-mon-h1', filter: 'tcp portt 80' }), fakeKafka(new SlowProducer(0)));
-    await assert.rejects(bad.start(), (e: unknown) => e instanceof TaplineError && e.code === 'IO' && /tcp portt 80/.test(e.message));
-    const none = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-no-such0' }), fakeKafka(new SlowProducer(0)));
-    await assert.rejects(none.start(), (e: unknown) => e instanceof TaplineError && e.code === 'IO' && /tl-no-such0/.test(e.message));
-  });
+      const bad = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-mon-h1', filter: 'tcp portt 80', isolate }), fakeKafka(new SlowProducer(0)));
+      await assert.rejects(bad.start(), (e: unknown) => e instanceof TaplineError && e.code === 'IO' && /tcp portt 80/.test(e.message));
+      const none = new PcapLiveConnector(PcapLiveConfigSchema.parse({ interface: 'tl-no-such0', isolate }), fakeKafka(new SlowProducer(0)));
+      await assert.rejects(none.start(), (e: unknown) => e instanceof TaplineError && e.code === 'IO' && /tl-no-such0/.test(e.message));
+    });
+  }
 
   it('survives its device going down: the capture helper dies, tapline reports it and reopens the capture', async () => {
     const prod = new SlowProducer(0);

@@ -115,8 +115,10 @@ export function loadCapAddon(moduleName = 'cap'): CapModule {
 /**
  * cap 0.2.1 crashes the process (SIGSEGV, or a libuv assertion) when an instance whose open()
  * failed is garbage-collected: its destructor stops a uv_poll handle that was never initialised.
- * Such instances are therefore kept referenced for the life of the process (a few hundred bytes
- * each, one per failed open); devices are also checked before an instance is made.
+ * Such instances are therefore kept referenced for the life of the process, one per failed
+ * open, with whatever libpcap had set up before the failure (after a filter that does not
+ * compile: the activated socket and its kernel buffer) — one more reason for the helper process
+ * (isolate: true), which exits after a failed open. Devices are checked before an instance is made.
  */
 const failedCaps: CapInstance[] = [];
 
