@@ -13,6 +13,8 @@ export const MetricsConfigSchema = z.object({
   idleTimeoutMs: z.number().int().min(1_000).default(120_000),
   /** a TCP connection closed (RST, or FIN both ways) is evicted after this long without packets */
   closedLingerMs: z.number().int().min(0).default(10_000),
+  /** connection states per task; beyond it new connections are not tracked (only counted) */
+  maxConnections: z.number().int().min(1).default(200_000),
   /** unacknowledged segments remembered per direction for RTT; older ones are dropped (counted) */
   maxOutstanding: z.number().int().min(1).max(100_000).default(256),
   /** sequence gaps remembered per direction (loss before the mirror vs reordering) */

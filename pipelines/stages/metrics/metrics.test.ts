@@ -288,6 +288,15 @@ describe('metrics stage (in-memory driver)', () => {
     d.close();
   });
 
+  it('tracks at most maxConnections connections; packets of others still count for throughput', () => {
+    const d = new TopologyTestDriver(metricsStage({ maxConnections: 2 }));
+    for (let i = 0; i < 5; i++) d.pipeInput('k', { ...tcp(100, true, SYN, 1000, 0), src_port: 40000 + i });
+    assert.equal(d.store(CONN_STORE).size, 2);
+    assert.equal(d.store<MetaState>(META_STORE).get('meta')!.untracked, 3);
+    d.endOfStream();
+    assert.equal(d.readOutput(FLOW_METRICS_TOPIC).length, 5);
+  });
+
   it('keeps observation points apart', () => {
     const other = handshake(100).map((p) => ({ ...p, observation_point: 'mirror-2' }));
     const { out } = run([...handshake(100), ...other]);

@@ -42,6 +42,8 @@ export interface MetaState {
   lastEvictScan: bigint;
   evictedIdle: number;
   evictedClosed: number;
+  /** packets of connections not tracked because the store held maxConnections */
+  untracked: number;
 }
 
 const evictions = new Counter({ name: 'tapline_flow_state_evictions_total', help: 'connection states evicted by the metrics stage', labelNames: ['component', 'reason'], registers: [registry] });
@@ -78,7 +80,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
 
   private state(): MetaState {
     let m = this.meta.get('meta');
-    if (!m) { m = { nextClose: END_OF_STREAM, lastEvictScan: -1n, evictedIdle: 0, evictedClosed: 0 }; this.meta.put('meta', m); }
+    if (!m) { m = { nextClose: END_OF_STREAM, lastEvictScan: -1n, evictedIdle: 0, evictedClosed: 0, untracked: 0 }; this.meta.put('meta', m); }
     return m;
   }
 
@@ -116,6 +118,14 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     if (!isTcp && !isEcho) return;
     const ck = `${p.observation_point}|${k}`;
     let c = this.conns.get(ck);
+    if (!c && this.conns.size >= this.cfg.maxConnections) {
+      // bounded state (e.g. a SYN flood): the packet still counts for throughput, not for RTT/loss
+      const m = this.state();
+      m.untracked++;
+      this.meta.put('meta', m);
+      this.ctx.metrics.dropped('untracked-connection');
+      return;
+    }
     if (!c) {
       c = { t0: ts, last: ts, d: [newDirState(), newDirState()], hs: newHandshake(), icmp: [], prev: new Array<number>(RTT_KINDS).fill(NaN), fin: 0, closed: false };
     }
