@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type TaplineConfig } from '../lib/config';
 import { parseBrokerList } from '../lib/services/kafka-broker';
+import { validateStageSections } from '../pipelines/registry';
 
 export function withServiceOptions(cmd: Command): Command {
   return cmd
@@ -12,9 +13,11 @@ export function withServiceOptions(cmd: Command): Command {
 
 export function configFrom(cmd: Command): TaplineConfig {
   const o = cmd.optsWithGlobals() as { config?: string; brokers?: string; pg?: string; stateDir?: string };
-  return loadConfig(o.config, process.env, {
+  const cfg = loadConfig(o.config, process.env, {
     'kafka.brokers': o.brokers ? parseBrokerList(o.brokers) : undefined,
     'timescale.url': o.pg,
     stateDir: o.stateDir,
   });
+  validateStageSections(cfg); // a typo in any stage section stops every command, not just that stage
+  return cfg;
 }

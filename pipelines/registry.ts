@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StageDefinition } from './runtime/types';
 import type { TaplineConfig } from '../lib/config';
+import { ZodError } from 'zod';
+import { TaplineError } from '../lib/errors';
 
 export interface StageRegistration {
   name: string;
@@ -43,6 +45,18 @@ export const STAGES: Record<string, StageRegistration> = new Proxy({}, {
 
 export function createStage(type: string, global: TaplineConfig): StageDefinition<never> {
   const r = stageRegistry()[type];
-  if (!r) throw new Error(`unknown stage type "${type}" (known: ${Object.keys(stageRegistry()).join(', ')})`);
-  return r.create(((global.stages as Record<string, unknown>)[type] ?? {}) as Record<string, unknown>, global);
+  if (!r) throw new TaplineError('CONFIG_INVALID', 'stages', `unknown stage type "${type}" (known: ${Object.keys(stageRegistry()).join(', ')})`);
+  try {
+    return r.create(global.stages[type] ?? {}, global);
+  } catch (e) {
+    if (e instanceof ZodError) {
+      throw new TaplineError('CONFIG_INVALID', type, `stages.${type} is invalid: ${e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    throw e;
+  }
+}
+
+/** Validates every stages.<name> section of a configuration against its stage's own schema. */
+export function validateStageSections(global: TaplineConfig): void {
+  for (const name of Object.keys(global.stages)) createStage(name, global);
 }

@@ -46,7 +46,7 @@ export async function replayFile(cfg: TaplineConfig, kafka: KafkaClient, pool: P
 
   const stage = new StageRunner(aggregateStage({
     inputTopic: cfg.topics.packets, outputTopic: cfg.topics.flows, lateTopic: cfg.topics.late,
-    windowMs: cfg.stages.aggregate.windowMs, allowedLatenessMs: cfg.stages.aggregate.allowedLatenessMs,
+    ...(cfg.stages.aggregate ?? {}),
   }), { kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: true,
     // A replay is its own job: it reads exactly this run's records with fresh in-memory state and
     // commits at the end, so it needs neither the streaming group's offsets nor its changelogs.

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, parseConfig } from '.';
 import { TaplineError } from '../errors';
+import { createStage, validateStageSections } from '../../pipelines/registry';
 
 function tmpYaml(text: string): string {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-cfg-')), 'tapline.yaml');
@@ -17,12 +18,13 @@ describe('configuration', () => {
     assert.deepEqual(c.kafka.brokers, []);
     assert.equal(c.timescale.url, null);
     assert.equal(c.topics.packets, 'tapline.packets.v1');
-    assert.equal(c.stages.aggregate.windowMs, 10_000);
+    assert.deepEqual(c.stages, {});
   });
 
   it('reads YAML and lets the environment override it', () => {
     const f = tmpYaml('kafka:\n  brokers: ["k1:9092"]\n  partitions: 8\nstages:\n  aggregate:\n    windowMs: 60000\n');
     const c = loadConfig(f, { TAPLINE_PG_URL: 'postgres://u@db:5432/tsdb', TAPLINE__kafka__partitions: '12' });
+    assert.equal(c.stages.aggregate.windowMs, 60000);
     assert.deepEqual(c.kafka.brokers, ['k1:9092']);
     assert.equal(c.kafka.partitions, 12);
     assert.equal(c.timescale.url, 'postgres://u@db:5432/tsdb');
@@ -48,6 +50,19 @@ describe('tapline.example.yaml', () => {
     const example = loadConfig(path.join(__dirname, '..', '..', 'tapline.example.yaml'), {});
     const defaults = parseConfig({});
     defaults.stateDir = example.stateDir; // resolved to an absolute path on load
-    assert.deepEqual(example, defaults);
+    // Stage sections are validated (and defaulted) by each stage itself.
+    validateStageSections(example);
+    for (const [name, section] of Object.entries(example.stages)) {
+      const def = createStage(name, { ...defaults, stages: {} }) as unknown as { name: string };
+      assert.equal(def.name, name);
+      assert.ok(section);
+    }
+    assert.deepEqual({ ...example, stages: {} }, defaults);
+  });
+
+  it('rejects a stage section with a wrong key, naming it', () => {
+    const c = parseConfig({ stages: { aggregate: { windowSize: 5 } } });
+    assert.throws(() => validateStageSections(c), (e: unknown) => e instanceof TaplineError && /stages\.aggregate.*windowSize/.test(e.message));
+    assert.throws(() => validateStageSections(parseConfig({ stages: { nosuch: {} } })), /unknown stage type "nosuch"/);
   });
 });
