@@ -14,6 +14,8 @@ import type { Connector } from './types';
 export interface ConnectorRegistration<C = unknown> {
   type: string;
   description: string;
+  /** publishes PacketSummary batches: its `topic` follows the configuration's topics.packets */
+  emitsPackets?: boolean;
   configSchema: ZodTypeAny;
   create(config: C, kafka: KafkaClient): Connector;
 }

@@ -30,7 +30,8 @@ export function register(program: Command): void {
       const cfg = configFrom(cmd);
       const s = await startServices(cfg);
       await ensurePipelineTopics(cfg, s.kafka);
-      const connector = createConnector(type, { topic: cfg.topics.packets, ...opts.set }, s.kafka);
+      const packets = connectorRegistry().get(type)?.emitsPackets ? { topic: cfg.topics.packets } : {};
+      const connector = createConnector(type, { ...packets, ...opts.set }, s.kafka);
       await connector.start();
       await runUntilSignal(cfg, `capture ${type}`, connector.done(), async () => {
         await connector.close();

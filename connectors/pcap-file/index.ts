@@ -7,6 +7,7 @@ export { PcapFileConnector, PcapFileConfigSchema, type PcapFileConfig };
 
 export const registration: ConnectorRegistration<PcapFileConfig> = {
   type: 'pcap-file',
+  emitsPackets: true,
   description: 'replay a pcap/pcapng(.gz) file (as fast as possible, or real time x speed)',
   configSchema: PcapFileConfigSchema,
   create: (cfg, kafka) => new PcapFileConnector(cfg, kafka),

@@ -7,6 +7,7 @@ export { PcapLiveConnector, PcapLiveConfigSchema, type PcapLiveConfig, loadCapAd
 
 export const registration: ConnectorRegistration<PcapLiveConfig> = {
   type: 'pcap-live',
+  emitsPackets: true,
   description: 'capture live on a network device (libpcap via the cap addon; drops and counts when Kafka falls behind)',
   configSchema: PcapLiveConfigSchema,
   create: (cfg, kafka) => new PcapLiveConnector(cfg, kafka),

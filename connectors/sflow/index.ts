@@ -8,6 +8,7 @@ export { SflowConnector, CountersPublisher, SflowConfigSchema, parseSflow, Sflow
 
 export const registration: ConnectorRegistration<SflowConfig> = {
   type: 'sflow',
+  emitsPackets: true,
   description: 'sFlow v5 collector (UDP 6343; Open vSwitch, switches, hsflowd): sampled packet headers and interface counters',
   configSchema: SflowConfigSchema,
   create: (cfg, kafka) => new SflowConnector(cfg, kafka),
