@@ -1,8 +1,12 @@
-/** TypeScript view of schemas/vm-event.v1.avsc (topic tapline.vm-events.v1), written by the `identify` stage. */
+/**
+ * TypeScript view of schemas/vm-event.v1.avsc: candidates from the `identify` stage on
+ * tapline.vm-events.candidates.v1, one event per move from the `vm-events` stage on tapline.vm-events.v1.
+ */
 import type { Long } from './types';
 
 export const VM_EVENT_SCHEMA = 'vm-event.v1';
 export const VM_EVENT_TOPIC = 'tapline.vm-events.v1';
+export const VM_EVENT_CANDIDATES_TOPIC = 'tapline.vm-events.candidates.v1';
 
 export interface VmEvent {
   type: 'migration';

@@ -9,7 +9,7 @@
  * Capture: tcpdump -w on both monitor ports (tl-mon-h1, tl-mon-h2), replayed afterwards with the
  * pcap-file connector as observation points lab:h1 and lab:h2 — the pcap-live connector was being
  * changed in the shared tree while this was written, and tcpdump's kernel timestamps are the
- * same clock as the inventory's valid_from. Then aggregate (1-s windows) -> identify -> rollup,
+ * same clock as the inventory's valid_from. Then aggregate (1-s windows) -> identify -> vm-events, rollup,
  * each a bounded exactly-once StageRunner run against the real broker.
  */
 import assert from 'node:assert/strict';
@@ -33,6 +33,7 @@ import type { StageDefinition } from '../pipelines/runtime/types';
 import { aggregateStage } from '../pipelines/stages/aggregate';
 import { identifyStage } from '../pipelines/stages/identify';
 import { rollupStage } from '../pipelines/stages/rollup';
+import { vmEventsStage } from '../pipelines/stages/vm-events';
 
 const LAB = path.resolve(__dirname, '..', 'scripts', 'lab');
 const KAFKA_PORT = 39292;
@@ -89,7 +90,7 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
   const RUN = `idlab-${process.pid}-${Date.now()}`;
   const T = {
     packets: `${RUN}.packets.v1`, flows: `${RUN}.flows.v1`, late: `${RUN}.late.v1`, dead: `${RUN}.deadletter.v1`,
-    identified: `${RUN}.flows.identified.v1`, events: `${RUN}.vm-events.v1`, rollups: `${RUN}.rollups.v1`, inventory: `${RUN}.inventory.v1`,
+    identified: `${RUN}.flows.identified.v1`, candidates: `${RUN}.vm-events.candidates.v1`, events: `${RUN}.vm-events.v1`, rollups: `${RUN}.rollups.v1`, inventory: `${RUN}.inventory.v1`,
   };
   const invFile = path.join(tmp, 'inventory.yaml');
   let broker: KafkaBroker | null = null;
@@ -107,7 +108,7 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
     broker = new KafkaBroker({ stateDir: path.join(tmp, 'kafka'), port: KAFKA_PORT, numPartitions: 1 });
     const { brokers } = await broker.start();
     kafka = new KafkaClient({ brokers, clientId: RUN });
-    await kafka.ensureTopics([T.packets, T.flows, T.late, T.dead, T.identified, T.events, T.rollups].map((topic) => ({ topic, partitions: 1 })));
+    await kafka.ensureTopics([T.packets, T.flows, T.late, T.dead, T.identified, T.candidates, T.events, T.rollups].map((topic) => ({ topic, partitions: 1 })));
   });
 
   after(async () => {
@@ -186,11 +187,13 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
     //    one after the other, so lateness covers the whole run (windows close at the end).
     await runBounded(aggregateStage({ inputTopic: T.packets, outputTopic: T.flows, lateTopic: T.late, windowMs: 1000, allowedLatenessMs: 600_000 }),
       kafka!, T.dead, `${RUN}-aggregate`);
-    const identify = await runBounded(identifyStage({ inputTopic: T.flows, outputTopic: T.identified, eventsTopic: T.events, inventoryTopic: T.inventory,
+    const identify = await runBounded(identifyStage({ inputTopic: T.flows, outputTopic: T.identified, eventsTopic: T.candidates, inventoryTopic: T.inventory,
       observationHosts: { 'lab:h1': 'h1', 'lab:h2': 'h2' } }), kafka!, T.dead, `${RUN}-identify`);
+    await runBounded(vmEventsStage({ inputTopic: T.candidates, outputTopic: T.events }), kafka!, T.dead, `${RUN}-vm-events`);
     await runBounded(rollupStage({ inputTopic: T.identified, outputTopic: T.rollups, allowedLatenessMs: 0 }), kafka!, T.dead, `${RUN}-rollup`);
 
     const flows = (await readAll<IdentifiedFlow>(kafka!, T.identified, 'identified-flow.v1')).map((m) => m.value);
+    const candidates = await readAll<VmEvent>(kafka!, T.candidates, 'vm-event.v1');
     const events = await readAll<VmEvent>(kafka!, T.events, 'vm-event.v1');
     const rollups = (await readAll<Rollup>(kafka!, T.rollups, 'rollup.v1')).map((m) => m.value);
 
@@ -243,7 +246,7 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
     assert.ok(rollups.some((r) => pairs(r) && r.key === 'h2->h2'), 'vm2 -> vm3 within h2 after the move');
     assert.ok(rollups.some((r) => pairs(r) && r.key === 'h1->h2'), 'vm1 -> vm2 across hosts after the move');
     console.log(`      ${made.length} downloads; frames replayed h1 ${frames.h1}, h2 ${frames.h2}; flow windows ${flows.length} (vm2: ${before.length} before / ${after.length} after), `
-      + `rollup records ${rollups.length}, events ${events.length}, identify dropped ${JSON.stringify(Object.fromEntries(identify.metrics.droppedByReason))}, `
+      + `rollup records ${rollups.length}, migration candidates ${candidates.length} -> events ${events.length}, identify dropped ${JSON.stringify(Object.fromEntries(identify.metrics.droppedByReason))}, `
       + `migrate.sh took ${(tMoved - tMoveStart) / 1_000_000n} ms, inventory republished ${(tInv - tMoved) / 1_000_000n} ms after it`);
   });
 });

@@ -3,7 +3,8 @@ import { z } from 'zod';
 export const IdentifyConfigSchema = z.object({
   inputTopic: z.string().default('tapline.flows.v1'),
   outputTopic: z.string().default('tapline.flows.identified.v1'),
-  eventsTopic: z.string().default('tapline.vm-events.v1'),
+  /** migration candidates, keyed by VM id; the `vm-events` stage makes them one event per move (tapline.vm-events.v1) */
+  eventsTopic: z.string().default('tapline.vm-events.candidates.v1'),
   inventoryTopic: z.string().default('tapline.inventory.v1'),
   /**
    * observation point -> physical host it watches (e.g. {"live:hv1:mon0": "hv1"}). An

@@ -9,7 +9,7 @@ import { flow, vm } from './fixtures';
 
 const S = 1_000_000_000n;
 const OUT = 'tapline.flows.identified.v1';
-const EV = 'tapline.vm-events.v1';
+const EV = 'tapline.vm-events.candidates.v1';
 
 function driver() {
   return new TopologyTestDriver(identifyStage({ observationHosts: { 'mon:h1': 'h1', 'mon:h2': 'h2', 'mon:h3': 'h3' } }));

@@ -16,10 +16,10 @@
  * Identity never changes: the VM id is the inventory's key, whatever host it runs on.
  *
  * State (store `vm-hosts`, per VM id): the last host fact (host, since, source) and the traffic
- * overrides. Like every store it is per input partition: with a flow topic of several
- * partitions each task reports a move once (inventory events are then identical records, same
- * key and `at`, that a compacted topic or an upsert collapses; traffic events may differ in
- * `at`). See the report in docs for the single-partition recommendation.
+ * overrides. Like every store it is per input partition, and the flow topic is keyed by flow
+ * key: with several partitions each task may report the same move. So these are candidates
+ * (tapline.vm-events.candidates.v1, keyed by VM id): the `vm-events` stage, where all of one
+ * VM's candidates meet, makes them one VmEvent per move on tapline.vm-events.v1.
  */
 import type { FlowWindow } from '../../../schemas/types';
 import type { VmInventory } from '../../../schemas/vm-inventory';
