@@ -289,3 +289,52 @@ describe('decoder field-for-field vs tshark @corpus', function () {
     console.log(lines.join('\n'));
   });
 });
+
+/**
+ * The corpus's broken files (MANIFEST categories malformed / truncated_file): reading them must
+ * never let anything but a TaplineError escape; corrupt files yield every good record first and
+ * then fail with PCAP_CORRUPT naming the byte offset.
+ */
+describe('capture reader on the malformed / truncated corpus files @corpus', function () {
+  this.timeout(120_000);
+  const manifest = path.join(CORPUS, 'MANIFEST.tsv');
+  const rows = fs.existsSync(manifest)
+    ? fs.readFileSync(manifest, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'))
+      .filter((c) => c[2] === 'malformed' || c[2] === 'truncated_file')
+    : [];
+  // What each file must do: records before the failure (null = read to the end), error code.
+  const expected: Record<string, { records: number; code: string | null }> = {
+    'libpcap_pcap-invalid-version-1.pcap': { records: 0, code: 'PCAP_UNSUPPORTED' },
+    'libpcap_shb-option-too-long.pcapng': { records: 0, code: 'PCAP_CORRUPT' },
+    'suricata-verify_bug-1450-04-tls_DER-incomplete-header.pcap': { records: 6, code: 'PCAP_CORRUPT' },
+    'suricata-verify_http-mime-truncated.pcap': { records: 2696, code: 'PCAP_CORRUPT' },
+  };
+
+  for (const c of rows) {
+    const file = c[0];
+    it(`${file} (${c[2]})`, async () => {
+      const { sums, error } = await ours(path.join(CORPUS, file));
+      const exp = expected[file];
+      if (exp) {
+        assert.equal(error, exp.code, `${file}: expected ${exp.code}, got ${error}`);
+        assert.equal(sums.length, exp.records);
+      } else {
+        // packet-level damage only: the file reads to the end, every frame gets a summary
+        assert.equal(error, null, `${file}: unexpected reader error ${error}`);
+        assert.ok(sums.every((s) => s.malformed !== 'decoder-error'));
+      }
+    });
+  }
+
+  it('corrupt-file errors name the byte offset', async () => {
+    for (const [file, exp] of Object.entries(expected)) {
+      try {
+        for await (const r of readCapture(path.join(CORPUS, file))) void r;
+        assert.fail(`${file} did not fail`);
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, exp.code);
+        assert.match((e as Error).message, /offset \d+/);
+      }
+    }
+  });
+});

@@ -3,9 +3,15 @@
  * original IP header with its ports, so an error can be tied to the flow that caused it.
  */
 import type { PacketSummary, QuotedHeader } from '../../schemas/types';
-import { ipv4 as ip4str, ipv6 as ip6str } from './addr';
-import { bad, u16 } from './state';
+import { ipv4 as ip4str_, ipv6 as ip6str_ } from './addr';
+import { bad as bad_, u16 as u16_ } from './state';
 import { hasPorts } from './l4';
+// Local bindings: the CJS transpiler turns imported names into property getters, which cost
+// measurable time per call on the hot path (these modules have no circular dependency).
+const ip4str = ip4str_;
+const ip6str = ip6str_;
+const bad = bad_;
+const u16 = u16_;
 
 export function icmp4(d: Buffer, o: number, end: number, s: PacketSummary): void {
   if (end - o < 2) { bad(s, 'truncated-icmp'); return; }

@@ -4,10 +4,15 @@
  * `malformed` code naming the layer where decoding stopped, plus every field decoded before it.
  * See docs/decoder.md for the codes and the tshark comparison.
  */
-import { emptyPacketSummary, type PacketSummary } from '../../schemas/types';
-import { decodeLink } from './link';
-import { st, type PayloadPolicy } from './state';
+import { emptyPacketSummary as emptyPacketSummary_, type PacketSummary } from '../../schemas/types';
+import { decodeLink as decodeLink_ } from './link';
+import { st as st_, type PayloadPolicy } from './state';
 import type { DecodeStats } from './stats';
+
+// Local bindings avoid the CJS transpiler's per-call export getters on the hot path.
+const emptyPacketSummary = emptyPacketSummary_;
+const decodeLink = decodeLink_;
+const st = st_;
 
 export type { PayloadPolicy } from './state';
 export { DecodeStats } from './stats';

@@ -5,9 +5,16 @@
  * snap length cut the frame).
  */
 import type { PacketSummary } from '../../schemas/types';
-import { ipv4 as ip4str, ipv6 as ip6str } from './addr';
-import { bad, u16, u32 } from './state';
+import { ipv4 as ip4str_, ipv6 as ip6str_ } from './addr';
+import { bad as bad_, u16 as u16_, u32 as u32_ } from './state';
 import { l4 } from './l4';
+// Local bindings: the CJS transpiler turns imported names into property getters, which cost
+// measurable time per call on the hot path (these modules have no circular dependency).
+const ip4str = ip4str_;
+const ip6str = ip6str_;
+const bad = bad_;
+const u16 = u16_;
+const u32 = u32_;
 
 /** Raw IP link types: the version nibble decides. */
 export function rawIp(d: Buffer, o: number, end: number, s: PacketSummary): void {

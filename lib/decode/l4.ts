@@ -4,9 +4,15 @@
  * `payLen` is the IP payload length the headers declare.
  */
 import type { PacketSummary } from '../../schemas/types';
-import { bad, st, u16, u32 } from './state';
+import { bad as bad_, st as st_, u16 as u16_, u32 as u32_ } from './state';
 import { icmp4, icmp6 } from './icmp';
 import { gre, geneve, vxlan } from './tunnels';
+// Local bindings: the CJS transpiler turns imported names into property getters, which cost
+// measurable time per call on the hot path (these modules have no circular dependency).
+const bad = bad_;
+const st = st_;
+const u16 = u16_;
+const u32 = u32_;
 
 export const VXLAN_PORT = 4789;
 export const GENEVE_PORT = 6081;

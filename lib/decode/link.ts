@@ -3,9 +3,15 @@
  * (802.1Q / 802.1ad / QinQ tags, MPLS label stacks, LLC/SNAP, ARP) that leads to the IP layer.
  */
 import type { PacketSummary } from '../../schemas/types';
-import { mac, ipv4 as ip4str } from './addr';
-import { bad, u16 } from './state';
+import { mac as mac_, ipv4 as ip4str_ } from './addr';
+import { bad as bad_, u16 as u16_ } from './state';
 import { ipv4, ipv6, rawIp } from './ip';
+// Local bindings: the CJS transpiler turns imported names into property getters, which cost
+// measurable time per call on the hot path (these modules have no circular dependency).
+const mac = mac_;
+const ip4str = ip4str_;
+const bad = bad_;
+const u16 = u16_;
 
 export const LINKTYPE_NULL = 0;
 export const LINKTYPE_ETHERNET = 1;

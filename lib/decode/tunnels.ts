@@ -5,9 +5,16 @@
  * the mirror source. A tunnel whose payload we cannot decode is left as the outer packet.
  */
 import type { PacketSummary, TunnelType } from '../../schemas/types';
-import { bad, MAX_TUNNEL_DEPTH, resetInner, st, u16, u32 } from './state';
+import { bad as bad_, MAX_TUNNEL_DEPTH, resetInner as resetInner_, st as st_, u16 as u16_, u32 as u32_ } from './state';
 import { ethernet } from './link';
 import { ipv4, ipv6 } from './ip';
+// Local bindings: the CJS transpiler turns imported names into property getters, which cost
+// measurable time per call on the hot path (these modules have no circular dependency).
+const bad = bad_;
+const resetInner = resetInner_;
+const st = st_;
+const u16 = u16_;
+const u32 = u32_;
 
 function enter(s: PacketSummary, type: TunnelType, id: number | null): boolean {
   if (st.depth >= MAX_TUNNEL_DEPTH) { bad(s, 'tunnel-too-deep'); return false; }

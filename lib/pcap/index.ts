@@ -10,7 +10,7 @@
  */
 import { TaplineError } from '../errors';
 import { ByteSource } from './source';
-import { parsePcapHeader, pcapRecords } from './pcap';
+import { parsePcapHeader, PcapParser } from './pcap';
 import { pcapngRecords } from './pcapng';
 import type { CaptureRecord } from './types';
 
@@ -33,7 +33,12 @@ export async function* readCapture(input: NodeJS.ReadableStream | string): Async
       parsePcapHeaderMagicOnly(magic);
       throw new TaplineError('PCAP_CORRUPT', 'pcap', `truncated pcap file header: ${src.avail()} of 24 bytes at offset 0`);
     }
-    yield* pcapRecords(src, parsePcapHeader(src));
+    const parser = new PcapParser(src, parsePcapHeader(src));
+    for (;;) {
+      const rec = parser.next();
+      if (rec !== null) { yield rec; continue; }
+      if (!(await src.fill(parser.need()))) { parser.eof(); return; }
+    }
   } finally {
     src.close();
   }

@@ -46,43 +46,70 @@ export function parsePcapHeader(src: ByteSource): PcapHeader {
   return { le, nanos, modified, snaplen, linkType: lt & LINKTYPE_MASK };
 }
 
-export async function* pcapRecords(src: ByteSource, h: PcapHeader): AsyncGenerator<CaptureRecord> {
-  src.pos += 24;
-  const hdrLen = h.modified ? 24 : 16;
-  const fracMul = h.nanos ? 1 : 1000;
-  const maxCap = Math.max(h.snaplen, MAX_SNAPLEN);
-  const le = h.le;
-  for (;;) {
-    if (src.avail() < hdrLen && !(await src.fill(hdrLen))) {
-      if (src.avail() === 0) return;
-      throw new TaplineError('PCAP_CORRUPT', 'pcap',
-        `truncated record header at offset ${src.offset()}: ${src.avail()} of ${hdrLen} bytes present`);
-    }
+/**
+ * Classic pcap record parser, split so the caller's single async generator can loop without
+ * an extra `yield*` hop per record: next() returns a record when the window holds one, null
+ * when more bytes are needed (need() says how many), and throws PCAP_CORRUPT on a bad header.
+ */
+export class PcapParser {
+  private readonly hdrLen: number;
+  private readonly fracMul: number;
+  private readonly maxCap: number;
+
+  constructor(private readonly src: ByteSource, private readonly h: PcapHeader) {
+    src.pos += 24;
+    this.hdrLen = h.modified ? 24 : 16;
+    this.fracMul = h.nanos ? 1 : 1000;
+    this.maxCap = Math.max(h.snaplen, MAX_SNAPLEN);
+  }
+
+  /** bytes needed in the window for the next record */
+  need(): number {
+    const src = this.src;
+    if (src.avail() < this.hdrLen) return this.hdrLen;
     const b = src.buf;
     const p = src.pos;
-    const sec = le ? b.readUInt32LE(p) : b.readUInt32BE(p);
-    const frac = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4);
-    const capLen = le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
-    const wireLen = le ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12);
-    const offset = src.offset();
-    if (capLen > maxCap) {
+    const capLen = this.h.le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
+    return this.hdrLen + capLen;
+  }
+
+  /** at end of input: return normally on a clean end, throw when a record was cut */
+  eof(): void {
+    const src = this.src;
+    if (src.avail() === 0) return;
+    if (src.avail() < this.hdrLen) {
       throw new TaplineError('PCAP_CORRUPT', 'pcap',
-        `record at offset ${offset} claims a ${capLen}-byte capture, more than the maximum ${maxCap} (corrupt record header)`);
+        `truncated record header at offset ${src.offset()}: ${src.avail()} of ${this.hdrLen} bytes present`);
+    }
+    throw new TaplineError('PCAP_CORRUPT', 'pcap',
+      `truncated record at offset ${src.offset()}: needs ${this.need()} bytes, file ends after ${src.avail()}`);
+  }
+
+  next(): CaptureRecord | null {
+    const src = this.src;
+    const hdrLen = this.hdrLen;
+    if (src.buf.length - src.pos < hdrLen) return null;
+    const b = src.buf;
+    const p = src.pos;
+    const le = this.h.le;
+    const capLen = le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8);
+    if (capLen > this.maxCap) {
+      throw new TaplineError('PCAP_CORRUPT', 'pcap',
+        `record at offset ${src.offset()} claims a ${capLen}-byte capture, more than the maximum ${this.maxCap} (corrupt record header)`);
     }
     const total = hdrLen + capLen;
-    if (src.avail() < total && !(await src.fill(total))) {
-      throw new TaplineError('PCAP_CORRUPT', 'pcap',
-        `truncated record at offset ${offset}: needs ${total} bytes, file ends after ${src.avail()}`);
-    }
-    const start = src.pos + hdrLen;
-    const data = src.buf.subarray(start, start + capLen);
-    src.pos += total;
-    yield {
-      ts_ns: BigInt(sec) * NS + BigInt(frac * fracMul),
-      linkType: h.linkType,
+    if (b.length - p < total) return null;
+    const sec = le ? b.readUInt32LE(p) : b.readUInt32BE(p);
+    const frac = le ? b.readUInt32LE(p + 4) : b.readUInt32BE(p + 4);
+    const wireLen = le ? b.readUInt32LE(p + 12) : b.readUInt32BE(p + 12);
+    const offset = src.offset();
+    src.pos = p + total;
+    return {
+      ts_ns: BigInt(sec) * NS + BigInt(frac * this.fracMul),
+      linkType: this.h.linkType,
       capLen,
       wireLen,
-      data,
+      data: b.subarray(p + hdrLen, p + total),
       interfaceId: 0,
       interfaceName: null,
       offset,
