@@ -249,4 +249,23 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
       + `rollup records ${rollups.length}, migration candidates ${candidates.length} -> events ${events.length}, identify dropped ${JSON.stringify(Object.fromEntries(identify.metrics.droppedByReason))}, `
       + `migrate.sh took ${(tMoved - tMoveStart) / 1_000_000n} ms, inventory republished ${(tInv - tMoved) / 1_000_000n} ms after it`);
   });
+
+  it('a restarted inventory connector reads the topic first: nothing unchanged republished, removed VMs tombstoned', async () => {
+    assert.ok(inventory, 'runs after the migration test');
+    await inventory.close();
+    const again = new InventoryConnector(InventoryConfigSchema.parse({ path: invFile, topic: T.inventory, watch: false }), kafka!);
+    await again.start();
+    assert.equal((await again.done()).packets, 0, 'the file did not change while it was down');
+    assert.equal(again.published.get('vm-0002')?.host, 'h2');
+    await again.close();
+    fs.writeFileSync(invFile, inventoryYaml('h2').split('\n').filter((l) => !l.includes('vm-0004')).join('\n'));
+    const third = new InventoryConnector(InventoryConfigSchema.parse({ path: invFile, topic: T.inventory, watch: false }), kafka!);
+    await third.start();
+    assert.equal((await third.done()).packets, 1);
+    await third.close();
+    const codec = new AvroCodec<unknown>('vm-inventory.v1');
+    const log: [string, string | null][] = [];
+    await readPartitionsToEnd(kafka!, T.inventory, [0], (_p, m) => log.push([m.key!.toString(), m.value === null ? null : (codec.decode(m.value) as { host: string }).host]));
+    assert.deepEqual(log, [['vm-0001', 'h1'], ['vm-0002', 'h1'], ['vm-0003', 'h2'], ['vm-0004', 'h2'], ['vm-0002', 'h2'], ['vm-0004', null]]);
+  });
 });
