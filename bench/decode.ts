@@ -64,7 +64,7 @@ function rate(n: number, ms: number): string {
 
 function timeCmd(cmd: string, args: string[]): { ms: number; ok: boolean; err: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   return { ms, ok: r.status === 0 && !r.error, err: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-2).join(' | ') };
 }
@@ -104,8 +104,8 @@ async function main(): Promise<void> {
   // 4. reference tools on the same file
   // -d: stay in the foreground (otherwise softflowd forks, the parent returns at once and the
   // daemon idles after EOF); -p/-c: private pid/control files so parallel runs do not collide.
-  // Keep the control-socket path short: softflowd 1.1.0 hangs at start with a longer one.
-  const sfArgs = ['-d', '-r', file, '-n', '127.0.0.1:9', '-p', '/tmp/tlb-sf.pid', '-c', '/tmp/tlb-sf.ctl'];
+  // -c none: no control socket; softflowd 1.1.0 intermittently blocks in accept() on it in -r mode.
+  const sfArgs = ['-d', '-r', file, '-n', '127.0.0.1:9', '-p', '/tmp/tlb-sf.pid', '-c', 'none'];
   const sf = timeCmd('softflowd', sfArgs);
   const td = timeCmd('tcpdump', ['-r', file, '-w', '/dev/null']);
 
