@@ -1,0 +1,204 @@
+/**
+ * @lab: loss ground truth. A tbf bottleneck on one VM port drops packets under load; tapline's
+ * loss for that pair must agree with tbf's own drop counter, and a pair without a bottleneck,
+ * running at the same time, must show none.
+ *
+ * Root only; brings the lab up and down itself (scripts/lab/*.sh). No Kafka: the monitor ports
+ * are recorded with `tcpdump -w` (kernel timestamps, deterministic), and each capture is run
+ * through decodeFrame + the metrics stage on the in-memory TopologyTestDriver
+ * (pipelines/stages/metrics/reference.ts), one observation point per monitor port.
+ *
+ * Setup (docs/lab.md, "Loss ground truth"):
+ * - bottleneck: `scripts/lab/bottleneck.sh add vm1 20mbit 16kb 30kb` = tbf root qdisc on tl-vm1-p,
+ *   i.e. on what the switch delivers to vm1. Load: iperf3 TCP vm3 -> vm1, unlimited (-b 0).
+ *   The port's clsact egress mirror runs before the root qdisc's enqueue, and vm3's port
+ *   (h2) mirrors the frames even earlier: every frame tbf drops has passed both monitor ports,
+ *   so each drop is "lost after the mirror" and comes back as one retransmission (SACK, no
+ *   offloads). Compared: tapline's retransmitted_segments of vm3 -> vm1 (all flows of the
+ *   pair) vs the tbf `dropped` counter (`tc -s qdisc`), at both observation points, within 10%;
+ *   lost_before_mirror of that pair must be 0 (nothing is dropped upstream of a mirror).
+ * - control: iperf3 TCP vm4 -> vm2 at a fixed 20 Mbit/s, same time, same router, no bottleneck.
+ *   Both iperf3 ends are pinned to one CPU (taskset) so the virtual switch cannot reorder its
+ *   frames (see docs/lab.md: unpinned, a burst can overtake another one queued on the other
+ *   CPU's backlog by ~0.1 ms, more than the lab's handshake RTT). Must show ~0: retransmitted
+ *   + lost before mirror <= 2 segments and < 0.5% of its data segments.
+ * iperf3's own sender retransmission counts (TCP_INFO) are printed next to them.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { capturePackets, perFlow, runMetrics, type FlowTotals } from '../pipelines/stages/metrics/reference';
+
+const LAB = path.resolve(__dirname, '..', 'scripts', 'lab');
+const VM_IP: Record<string, string> = { vm1: '10.77.1.11', vm2: '10.77.1.12', vm3: '10.77.2.13', vm4: '10.77.2.14' };
+const SECONDS = 4;
+const TBF = ['20mbit', '16kb', '30kb'];
+
+function lab(script: string, ...args: string[]): string {
+  return execFileSync('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+function labMissing(): string | null {
+  if (process.getuid?.() !== 0) return 'not root';
+  for (const t of ['ip', 'tc', 'ethtool', 'tcpdump', 'iperf3', 'taskset']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return `${t} missing`;
+  }
+  return null;
+}
+
+interface TbfStats { sent: number; dropped: number; overlimits: number }
+/** `bottleneck.sh show <vm>` parses `tc -s qdisc show dev tl-<vm>-p root`. */
+function tbfStats(vm: string): TbfStats {
+  const line = lab('bottleneck.sh', 'show', vm).trim();
+  const m = /qdisc=tbf sent=(\d+) dropped=(\d+) overlimits=(\d+)/.exec(line);
+  assert.ok(m, `no tbf on ${vm}: ${line}`);
+  return { sent: Number(m[1]), dropped: Number(m[2]), overlimits: Number(m[3]) };
+}
+
+/** Loss indicators of what `from` sent to `to`, summed over every TCP flow between them. */
+interface PairLoss { flows: number; dataSegments: number; retransmitted: number; lostBefore: number; outOfOrder: number; ackedUnseen: number }
+function pairLoss(flows: Map<string, FlowTotals>, from: string, to: string): PairLoss {
+  const r: PairLoss = { flows: 0, dataSegments: 0, retransmitted: 0, lostBefore: 0, outOfOrder: 0, ackedUnseen: 0 };
+  for (const f of flows.values()) {
+    if (!f.key.startsWith('6|')) continue;
+    let t;
+    if (f.a === from && f.b === to) t = f.tcpAb;
+    else if (f.a === to && f.b === from) t = f.tcpBa;
+    else continue;
+    r.flows++;
+    r.dataSegments += t.data_segments ?? 0;
+    r.retransmitted += t.retransmitted_segments ?? 0;
+    r.lostBefore += t.lost_before_mirror_segments ?? 0;
+    r.outOfOrder += t.out_of_order_segments ?? 0;
+    r.ackedUnseen += t.acked_unseen_gaps ?? 0;
+  }
+  return r;
+}
+
+interface Iperf { bytes: number; retransmits: number; mbps: number }
+function iperfResult(json: string): Iperf {
+  const j = JSON.parse(json) as { error?: string; end: { sum_sent: { bytes: number; retransmits: number }; sum_received: { bits_per_second: number } } };
+  assert.ok(!j.error, `iperf3: ${j.error}`);
+  return { bytes: j.end.sum_sent.bytes, retransmits: j.end.sum_sent.retransmits, mbps: j.end.sum_received.bits_per_second / 1e6 };
+}
+
+describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdump on both monitor ports @lab @integration', function () {
+  this.timeout(120_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-lab-loss-'));
+  const children: ChildProcess[] = [];
+  let labUp = false;
+
+  before(function () {
+    const why = labMissing();
+    if (why) { console.log(`      skipped: ${why}`); this.skip(); }
+    lab('down.sh');
+    lab('up.sh');
+    labUp = true;
+    lab('bottleneck.sh', 'add', 'vm1', ...TBF);
+  });
+
+  after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    if (labUp) {
+      try { lab('bottleneck.sh', 'del', 'vm1'); } catch { /* the port may be gone already */ }
+      lab('down.sh');
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function startTcpdump(iface: string, file: string): { proc: ChildProcess; err: () => string } {
+    let err = '';
+    const proc = spawn('tcpdump', ['-i', iface, '-nn', '--immediate-mode', '-B', '8192', '-s', '0', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    children.push(proc);
+    return { proc, err: () => err };
+  }
+  async function stopped(proc: ChildProcess): Promise<void> {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+  /** iperf3 -s -1 in a VM's namespace, optionally pinned to CPUs; resolves once it listens. */
+  async function iperfServer(vm: string, cpus: string | null): Promise<ChildProcess> {
+    const cmd = ['ip', 'netns', 'exec', `tl-${vm}`, ...(cpus ? ['taskset', '-c', cpus] : []), 'iperf3', '-s', '-1'];
+    const proc = spawn(cmd[0], cmd.slice(1), { stdio: 'ignore' });
+    children.push(proc);
+    for (let i = 0; i < 100; i++) {
+      const ss = spawnSync('ip', ['netns', 'exec', `tl-${vm}`, 'ss', '-Hltn', 'sport = :5201'], { encoding: 'utf8' });
+      if (ss.stdout.trim()) return proc;
+      await sleep(50);
+    }
+    throw new Error(`iperf3 server on ${vm} did not start`);
+  }
+  async function iperfClient(from: string, to: string, cpus: string | null, ...args: string[]): Promise<Iperf> {
+    const cmd = ['ip', 'netns', 'exec', `tl-${from}`, ...(cpus ? ['taskset', '-c', cpus] : []), 'iperf3', '-c', VM_IP[to], '-t', String(SECONDS), '-J', ...args];
+    const { stdout } = await promisify(execFile)(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60_000 });
+    return iperfResult(stdout);
+  }
+
+  it('bottlenecked pair: retransmissions at both mirrors = tbf drops (±10%); unbottlenecked pair at the same time: ~0', async () => {
+    const pcaps = { h1: path.join(tmp, 'h1.pcap'), h2: path.join(tmp, 'h2.pcap') };
+    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
+    for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
+    assert.match(dumps.h1.err(), /listening on tl-mon-h1/);
+    assert.match(dumps.h2.err(), /listening on tl-mon-h2/);
+
+    const ncpu = os.cpus().length;
+    const controlCpu = String(ncpu - 1);
+    await iperfServer('vm1', null);
+    await iperfServer('vm2', controlCpu);
+    const before = tbfStats('vm1');
+    const t0 = Date.now();
+    const [bottle, control] = await Promise.all([
+      iperfClient('vm3', 'vm1', null, '-b', '0'),
+      iperfClient('vm4', 'vm2', controlCpu, '-b', '20M'),
+    ]);
+    const after = tbfStats('vm1');
+    const secs = (Date.now() - t0) / 1000;
+    await sleep(300);
+    await stopped(dumps.h1.proc);
+    await stopped(dumps.h2.proc);
+    const dropped = after.dropped - before.dropped;
+
+    // The captures are complete (a frame the capture lost would look like loss before the mirror).
+    for (const [h, d] of Object.entries(dumps)) {
+      assert.match(d.err(), /^0 packets dropped by kernel$/m, `${h}: ${d.err()}`);
+    }
+
+    const rows: string[] = [];
+    const results: Record<string, { bottle: PairLoss; control: PairLoss }> = {};
+    for (const h of ['h1', 'h2'] as const) {
+      const flows = perFlow(runMetrics(await capturePackets(pcaps[h], `lab:${h}`)));
+      results[h] = { bottle: pairLoss(flows, VM_IP.vm3, VM_IP.vm1), control: pairLoss(flows, VM_IP.vm4, VM_IP.vm2) };
+      for (const [name, l] of Object.entries(results[h])) {
+        rows.push(`      lab:${h} ${name === 'bottle' ? 'vm3->vm1 (tbf)' : 'vm4->vm2      '}  flows=${l.flows} data=${l.dataSegments} ` +
+          `retransmitted=${l.retransmitted} lost_before_mirror=${l.lostBefore} out_of_order=${l.outOfOrder} acked_unseen=${l.ackedUnseen}`);
+      }
+    }
+    console.log(`      ${secs.toFixed(1)} s; tbf on tl-vm1-p (${TBF.join(' ')}): sent=${after.sent - before.sent} dropped=${dropped} ` +
+      `overlimits=${after.overlimits - before.overlimits}`);
+    console.log(`      iperf3 vm3->vm1 -b 0:   ${bottle.mbps.toFixed(1)} Mbit/s, sender retransmits ${bottle.retransmits}`);
+    console.log(`      iperf3 vm4->vm2 -b 20M: ${control.mbps.toFixed(1)} Mbit/s, sender retransmits ${control.retransmits} (pinned to CPU ${controlCpu})`);
+    for (const r of rows) console.log(r);
+
+    // The bottleneck really dropped, and only under the load (a few dozen at least).
+    assert.ok(dropped >= 50, `tbf dropped only ${dropped}`);
+    for (const h of ['h1', 'h2'] as const) {
+      const { bottle: b, control: c } = results[h];
+      assert.ok(b.flows >= 2, `lab:${h}: iperf3 control + data connections of vm3->vm1`);
+      assert.equal(b.ackedUnseen, 0, `lab:${h}: capture lost frames of vm3->vm1`);
+      // every tbf drop is after both mirror points: retransmissions, nothing missing at the mirror
+      const diff = Math.abs(b.retransmitted - dropped);
+      assert.ok(diff <= 0.1 * dropped, `lab:${h}: tapline retransmitted ${b.retransmitted} vs tbf dropped ${dropped} (> 10%)`);
+      assert.equal(b.lostBefore, 0, `lab:${h}: vm3->vm1 lost before the mirror`);
+      // the pair without a bottleneck
+      assert.ok(c.dataSegments > 1000, `lab:${h}: vm4->vm2 carried data`);
+      const cl = c.retransmitted + c.lostBefore;
+      assert.ok(cl <= 2 && cl < 0.005 * c.dataSegments, `lab:${h}: vm4->vm2 (no bottleneck) shows loss: retransmitted ${c.retransmitted}, lost before ${c.lostBefore}`);
+    }
+  });
+});
