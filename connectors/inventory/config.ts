@@ -9,6 +9,8 @@ export const VirshConfigSchema = z.object({
   subnet: z.string().optional(),
   nicCapacityBps: z.number().int().min(0).optional(),
   intervalMs: z.number().int().min(1000).default(30_000).describe('how often virsh is asked again'),
+  removeAfterMs: z.number().int().min(0).default(90_000)
+    .describe('a domain gone from this host is tombstoned only after this long, and only if the topic still places it here (it may have migrated)'),
 }).strict();
 
 export const InventoryConfigSchema = z.object({

@@ -33,6 +33,8 @@ export interface VmEntry {
   nicCapacityBps: bigint | null;
   /** explicit valid_from (ns) from the file */
   since: bigint | null;
+  /** virsh: false for a domain that is not running (it does not claim its host over another's) */
+  active?: boolean;
 }
 
 const num = z.union([z.number(), z.bigint(), z.string()]);

@@ -12,7 +12,7 @@ import type { KafkaClient, OutMessage } from '../../lib/kafka';
 import { AvroCodec } from '../../schemas';
 import type { VmInventory } from '../../schemas/vm-inventory';
 import { createConnector } from '../registry';
-import { InventoryConfigSchema } from './config';
+import { InventoryConfigSchema, VirshConfigSchema } from './config';
 import { parseInventory } from './entries';
 import { InventoryConnector } from './inventory';
 import { parseDomifaddr, parseDomiflist, parseVirshList, VirshSource } from './virsh';
@@ -206,7 +206,7 @@ describe('inventory virsh source (recorded virsh output, libvirt test driver)', 
       if (cmd === 'domifaddr' && dom === 'build runner') throw new Error('virsh domifaddr of a shut-off domain');
       return rec(f);
     };
-    const src = new VirshSource({ command: 'virsh', host: 'hv1', tenant: 'lab', intervalMs: 30_000 }, runner);
+    const src = new VirshSource(VirshConfigSchema.parse({ host: 'hv1', tenant: 'lab' }), runner);
     const entries = await src.read();
     assert.deepEqual(entries.map((e) => [e.id, e.name, e.host, e.macs, e.ips]), [
       ['6f1c2f0e-3b8a-4a0e-9d2c-1b9e6f2d7a01', 'web-01', 'hv1', ['52:54:00:6b:3c:58', '52:54:00:aa:10:01'], ['192.168.122.3', '192.168.0.2']],
@@ -218,6 +218,54 @@ describe('inventory virsh source (recorded virsh output, libvirt test driver)', 
     const c = new InventoryConnector(InventoryConfigSchema.parse({ source: 'virsh', watch: false, virsh: { host: 'hv1' } }), fakeKafka(p), { virshRunner: runner });
     await c.start();
     assert.equal(p.take().length, 3);
+    await c.close();
+  });
+
+  it('a domain gone from this host is tombstoned only after removeAfterMs, and not if another host now has it', async () => {
+    let domains = ['web-01', 'db-01', 'build runner'];
+    const runner = async (args: string[]) => {
+      const [cmd, dom] = args;
+      if (cmd === 'list') {
+        const lines = rec('list-all.txt').split('\n');
+        return lines.filter((l, i) => i < 2 || !l.trim() || domains.some((d) => l.includes(` ${d} `))).join('\n');
+      }
+      return rec(`${cmd}-${dom.replace(/ /g, '-')}.txt`);
+    };
+    // The topic: what this connector sent, plus what another hypervisor's connector sends.
+    const p = new FakeProducer();
+    const topic = new Map<string, VmInventory>();
+    const readTopic = async () => {
+      for (const m of p.sent) { const k = String(m.key); if (m.value === null) topic.delete(k); else topic.set(k, codec.decode(m.value)); }
+      p.sent = [];
+      return new Map(topic);
+    };
+    let now = 1_000_000_000n;
+    const c = new InventoryConnector(InventoryConfigSchema.parse({ source: 'virsh', watch: false, virsh: { host: 'hv1', removeAfterMs: 60_000 } }), fakeKafka(p),
+      { virshRunner: runner, readTopic, now: () => now });
+    await c.start();
+    await readTopic();
+    assert.equal(topic.size, 3);
+    // db-01 live-migrates to hv2 (hv2's connector publishes it), build runner is undefined here
+    domains = ['web-01'];
+    topic.set('0a8b2c4d-5e6f-4a1b-8c2d-3e4f5a6b7c02', { ...topic.get('0a8b2c4d-5e6f-4a1b-8c2d-3e4f5a6b7c02')!, host: 'hv2', valid_from_ns: now });
+    now += 30_000_000_000n;
+    await c.reloadNow();
+    assert.equal(p.sent.length, 0, 'first seen missing: nothing removed yet');
+    now += 59_000_000_000n;
+    await c.reloadNow();
+    assert.equal(p.sent.length, 0, 'within the grace period nothing is removed');
+    now += 1_000_000_000n;
+    await c.reloadNow();
+    const sent = (p.sent as OutMessage[]).map((m) => [String(m.key), m.value]);
+    assert.deepEqual(sent, [['c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03', null]], 'only the domain that is nowhere else; db-01 (now on hv2) stays');
+    // A stopped definition of a VM that runs elsewhere claims nothing; a running one does.
+    await readTopic();
+    topic.set('c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03', { ...codec.decode(codec.encode({ vm_id: 'c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03', name: 'build runner',
+      macs: [], ips: [], host: 'hv2', tenant: null, project: null, subnet: null, nic_capacity_bps: null, valid_from_ns: now })) });
+    (c as unknown as { published: Map<string, VmInventory> }).published.set('c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03', topic.get('c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03')!);
+    domains = ['web-01', 'build runner'];
+    await c.reloadNow();
+    assert.equal(p.sent.length, 0, 'shut off here, running on hv2: not claimed');
     await c.close();
   });
 });

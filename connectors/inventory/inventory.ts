@@ -10,7 +10,9 @@
  * - Source `file` (YAML/JSON, see entries.ts): watched with fs.watch on its directory (editors
  *   replace files by rename) plus polling of its stat every pollIntervalMs as a fallback (fs.watch
  *   is silent on some network/overlay file systems); changes are debounced.
- * - Source `virsh` (virsh.ts): asked again every virsh.intervalMs.
+ * - Source `virsh` (virsh.ts): asked again every virsh.intervalMs. It knows one hypervisor: it
+ *   tombstones only this host's domains missing for virsh.removeAfterMs that the topic (read
+ *   again) still places here, and a stopped domain does not claim a VM running elsewhere.
  * - An invalid file is a CONFIG_INVALID error naming the entry: at start() it is thrown; later
  *   it is logged, counted (errors{code=CONFIG_INVALID}), emitted as 'invalid', and nothing is
  *   published until the file is valid again (the last valid state stays on the topic).
@@ -26,7 +28,7 @@ import { logger } from '../../lib/log';
 import { errorMessage, TaplineError } from '../../lib/errors';
 import { readPartitionsToEnd, type KafkaClient, type OutMessage, type TaplineProducer } from '../../lib/kafka';
 import type { Connector, ConnectorSummary } from '../types';
-import type { InventoryConfig } from './config';
+import { VirshConfigSchema, type InventoryConfig } from './config';
 import { parseInventory, type VmEntry } from './entries';
 import { VirshSource, type CommandRunner, type InventorySource } from './virsh';
 
@@ -52,6 +54,8 @@ export interface InventoryOptions {
   now?: () => bigint;
   /** virsh runner (tests: recorded output) */
   virshRunner?: CommandRunner;
+  /** reads the topic's current state, latest version per VM id (default: from Kafka) */
+  readTopic?: () => Promise<Map<string, VmInventory>>;
 }
 
 /** The content of a version that makes it "changed" (everything but valid_from). */
@@ -67,6 +71,9 @@ export class InventoryConnector extends EventEmitter implements Connector {
   private readonly log = logger('inventory-file');
   private readonly codec = new AvroCodec<VmInventory>(VM_INVENTORY_SCHEMA);
   private readonly now: () => bigint;
+  private readonly readTopic: () => Promise<Map<string, VmInventory>>;
+  /** virsh: since when (ns) a domain of this host has been missing */
+  private readonly absentSince = new Map<string, bigint>();
   /** what the topic holds: latest version per VM id */
   readonly published = new Map<string, VmInventory>();
   private producer: TaplineProducer | null = null;
@@ -87,7 +94,8 @@ export class InventoryConnector extends EventEmitter implements Connector {
   constructor(private readonly cfg: InventoryConfig, private readonly kafka: KafkaClient, opts: InventoryOptions = {}) {
     super();
     this.now = opts.now ?? (() => BigInt(Date.now()) * 1_000_000n);
-    this.source = cfg.source === 'virsh' ? new VirshSource(cfg.virsh ?? { command: 'virsh', intervalMs: 30_000 }, opts.virshRunner) : new FileSource(path.resolve(cfg.path!));
+    this.readTopic = opts.readTopic ?? (() => this.readTopicFromKafka());
+    this.source = cfg.source === 'virsh' ? new VirshSource(cfg.virsh ?? VirshConfigSchema.parse({}), opts.virshRunner) : new FileSource(path.resolve(cfg.path!));
     this.finishedP = new Promise((r) => { this.finished = r; });
   }
 
@@ -109,15 +117,48 @@ export class InventoryConnector extends EventEmitter implements Connector {
 
   done(): Promise<ConnectorSummary> { return this.finishedP; }
 
-  /** Reads the compacted topic: what is published already (after a restart). */
+  /** What the compacted topic holds now (this connector's and any other publisher's versions). */
   private async loadTopic(): Promise<void> {
+    const state = await this.readTopic();
+    this.published.clear();
+    for (const [k, v] of state) this.published.set(k, v);
+  }
+
+  private async readTopicFromKafka(): Promise<Map<string, VmInventory>> {
+    const state = new Map<string, VmInventory>();
     const parts = [...(await this.kafka.endOffsets(this.cfg.topic)).keys()];
     await readPartitionsToEnd(this.kafka, this.cfg.topic, parts, (_p, m) => {
       const key = m.key?.toString();
       if (!key) return;
-      if (m.value === null) { this.published.delete(key); return; }
-      try { this.published.set(key, this.codec.decode(m.value)); } catch { this.metrics.error('AVRO_DECODE'); }
+      if (m.value === null) { state.delete(key); return; }
+      try { state.set(key, this.codec.decode(m.value)); } catch { this.metrics.error('AVRO_DECODE'); }
     });
+    return state;
+  }
+
+  /**
+   * VMs to tombstone. A file is the whole inventory: whatever is not in it goes. virsh knows only
+   * this host: a domain gone from it may have migrated, so it is removed only after
+   * virsh.removeAfterMs, and only if the topic (read again) still places it on this host.
+   */
+  private async removals(seen: Set<string>, now: bigint): Promise<string[]> {
+    const gone = [...this.published.keys()].filter((id) => !seen.has(id)).sort();
+    if (!(this.source instanceof VirshSource)) return gone;
+    for (const id of [...this.absentSince.keys()]) if (seen.has(id)) this.absentSince.delete(id);
+    const host = this.source.host;
+    const graceNs = BigInt(this.cfg.virsh?.removeAfterMs ?? 90_000) * 1_000_000n;
+    const due: string[] = [];
+    for (const id of gone) {
+      if (this.published.get(id)!.host !== host) continue; // another host's VM
+      const since = this.absentSince.get(id) ?? now;
+      this.absentSince.set(id, since);
+      if (now - since >= graceNs) due.push(id);
+    }
+    if (due.length === 0) return [];
+    await this.loadTopic(); // another hypervisor may have published it meanwhile
+    const out = due.filter((id) => this.published.get(id)?.host === host);
+    for (const id of due) this.absentSince.delete(id);
+    return out;
   }
 
   private watchFile(file: string): void {
@@ -190,6 +231,9 @@ export class InventoryConnector extends EventEmitter implements Connector {
         vm_id: e.id, name: e.name, macs: e.macs, ips: e.ips, host: e.host, tenant: e.tenant, project: e.project,
         subnet: e.subnet, nic_capacity_bps: e.nicCapacityBps, valid_from_ns: validFrom,
       };
+      // A defined but stopped domain (shared storage, or the far end of a migration) does not
+      // take a VM away from the host the topic places it on.
+      if (e.active === false && prev && prev.host !== e.host) continue;
       if (prev) {
         const same = contentOf(prev) === contentOf(v);
         if (same && (e.since === null || e.since === BigInt(prev.valid_from_ns))) continue;
@@ -199,7 +243,7 @@ export class InventoryConnector extends EventEmitter implements Connector {
       }
       upserts.push(v);
     }
-    const removed = [...this.published.keys()].filter((id) => !seen.has(id)).sort();
+    const removed = await this.removals(seen, now);
     const messages: OutMessage[] = [
       ...upserts.map((v) => ({ key: v.vm_id, value: this.codec.encode(v) })),
       ...removed.map((id) => ({ key: id, value: null })),

@@ -76,6 +76,8 @@ export function parseDomifaddr(text: string): { iface: string; mac: string; ip: 
 
 export class VirshSource implements InventorySource {
   readonly describe: string;
+  /** the physical host this source describes */
+  readonly host: string;
   private readonly run: CommandRunner;
 
   constructor(private readonly cfg: VirshConfig, run?: CommandRunner) {
@@ -91,10 +93,11 @@ export class VirshSource implements InventorySource {
       }
     });
     this.describe = `virsh${cfg.uri ? ` -c ${cfg.uri}` : ''}`;
+    this.host = cfg.host ?? os.hostname();
   }
 
   async read(): Promise<VmEntry[]> {
-    const host = this.cfg.host ?? os.hostname();
+    const host = this.host;
     const out: VmEntry[] = [];
     for (const d of parseVirshList(await this.run(['list', '--all']))) {
       const uuid = (await this.run(['domuuid', d.name])).trim();
@@ -106,6 +109,7 @@ export class VirshSource implements InventorySource {
         id: uuid || d.name, name: d.name, host, macs: [...new Set(macs)], ips: [...new Set(addrs.map((a) => a.ip))],
         tenant: this.cfg.tenant ?? null, project: this.cfg.project ?? null, subnet,
         nicCapacityBps: this.cfg.nicCapacityBps !== undefined ? parseBps(this.cfg.nicCapacityBps) : null, since: null,
+        active: d.state === 'running',
       });
     }
     return out;
