@@ -5,6 +5,9 @@ import type { VmInventory } from '../../../schemas/vm-inventory';
 import type { IdentifiedFlow } from '../../../schemas/identified-flow';
 import type { VmEvent } from '../../../schemas/vm-event';
 import { identifyStage, VM_HOSTS_STORE } from '.';
+import { createStage } from '../../registry';
+import { loadConfig } from '../../../lib/config';
+import { TaplineError } from '../../../lib/errors';
 import { flow, vm } from './fixtures';
 
 const S = 1_000_000_000n;
@@ -136,5 +139,17 @@ describe('identify stage (in-memory driver)', () => {
     assert.deepEqual(Object.keys(inv), (schemaJson('vm-inventory.v1') as { fields: { name: string }[] }).fields.map((f) => f.name));
     const ev: VmEvent = { type: 'migration', vm: 'v', vm_name: null, from_host: 'a', to_host: 'b', at: 1n, source: 'traffic', observation_point: 'x' };
     assert.deepEqual(Object.keys(ev), (schemaJson('vm-event.v1') as { fields: { name: string }[] }).fields.map((f) => f.name));
+  });
+
+  it('is configured from stages.identify / stages.rollup / stages.vm-events, typos named', () => {
+    const cfg = loadConfig(undefined, {}, {});
+    const def = createStage('identify', { ...cfg, stages: { identify: { observationHosts: { 'live:hv1:mon0': 'hv1' } } } });
+    assert.equal(def.input.topic, cfg.topics.flows);
+    assert.deepEqual(Object.keys(def.outputs), ['tapline.flows.identified.v1', 'tapline.vm-events.candidates.v1']);
+    assert.equal(def.globals?.[0].topic, 'tapline.inventory.v1');
+    assert.equal(createStage('rollup', cfg).input.topic, 'tapline.flows.identified.v1');
+    assert.equal(Object.keys(createStage('vm-events', cfg).outputs)[0], 'tapline.vm-events.v1');
+    assert.throws(() => createStage('identify', { ...cfg, stages: { identify: { observationHost: {} } } }),
+      (e: unknown) => e instanceof TaplineError && e.code === 'CONFIG_INVALID' && /observationHost/.test(e.message));
   });
 });
