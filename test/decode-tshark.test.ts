@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCapture, type CaptureRecord } from '../lib/pcap';
+import { readCapture, readCaptureBatches, type CaptureRecord } from '../lib/pcap';
 import { decodeFrame } from '../lib/decode';
 import type { PacketSummary } from '../schemas/types';
 import { writeSyntheticCaptures } from '../lib/pcap/synthetic';
@@ -346,6 +346,23 @@ describe('capture reader on the malformed / truncated corpus files @corpus', fun
         assert.equal((e as { code?: string }).code, exp.code);
         assert.match((e as Error).message, /offset \d+/);
       }
+    }
+  });
+
+  it('readCaptureBatches yields the same records and the same errors as readCapture', async () => {
+    const files = [...Object.keys(expected), 'zeek_pcapng-multi-interface.pcapng', 'zeek_echo-connections.pcap', 'ndpi_sctp.cap'];
+    for (const file of files) {
+      const full = path.join(CORPUS, file);
+      const a = await ours(full);
+      const offsets: number[] = [];
+      let error: string | null = null;
+      try {
+        for await (const batch of readCaptureBatches(full, 1000)) for (const r of batch) offsets.push(r.offset);
+      } catch (e) {
+        error = (e as { code?: string }).code ?? String(e);
+      }
+      assert.equal(error, a.error, file);
+      assert.deepEqual(offsets, a.recs.map((r) => r.offset), file);
     }
   });
 });
