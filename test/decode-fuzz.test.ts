@@ -142,3 +142,39 @@ describe('decoder fuzz: mutated corpus frames never throw', function () {
     console.log(`      2000 mutated files: ${failed} rejected with PCAP_CORRUPT/PCAP_UNSUPPORTED, none escaped`);
   });
 });
+
+describe('capture reader streams with bounded memory', () => {
+  it('pulls input only as the consumer asks (a slow consumer pauses reading)', async () => {
+    // 20,000 records of 1,000 bytes (~20 MB) offered in 64 KiB chunks by a counting stream.
+    const hdr = Buffer.alloc(24);
+    hdr.writeUInt32LE(0xa1b2c3d4, 0); hdr.writeUInt16LE(2, 4); hdr.writeUInt16LE(4, 6);
+    hdr.writeUInt32LE(65535, 16); hdr.writeUInt32LE(1, 20);
+    const rec = Buffer.alloc(16 + 1000);
+    rec.writeUInt32LE(1000, 8); rec.writeUInt32LE(1000, 12);
+    let produced = 0;
+    const total = 20_000;
+    let sent = 0;
+    const stream = new Readable({
+      highWaterMark: 64 * 1024,
+      read() {
+        if (sent === 0) { this.push(hdr); }
+        const n = Math.min(64, total - sent);
+        if (n <= 0) { this.push(null); return; }
+        const chunk = Buffer.concat(Array(n).fill(rec));
+        produced += chunk.length;
+        sent += n;
+        this.push(chunk);
+      },
+    });
+    let got = 0;
+    for await (const r of readCapture(stream)) {
+      void r;
+      if (++got === 100) {
+        // let the stream run ahead if it could; it must stay within its own small buffers
+        await new Promise((res) => setTimeout(res, 50));
+        assert.ok(produced < 1_000_000, `reader pulled ${produced} bytes ahead of a consumer at record 100`);
+      }
+    }
+    assert.equal(got, total);
+  });
+});
