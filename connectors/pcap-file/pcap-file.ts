@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { readCapture } from '../../lib/pcap';
+import { readCaptureBatches } from '../../lib/pcap';
 import { decodeFrame, DecodeStats, defaultPayloadPrefix } from '../../lib/decode';
 import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
@@ -65,20 +65,24 @@ export class PcapFileConnector implements Connector {
     bar?.start(size, 0, { packets: 0 });
     const started = Date.now();
     try {
-      for await (const rec of readCapture(this.cfg.path)) {
+      // Records come in batches (one await per batch, not per packet); the reader pauses while
+      // the publisher waits for Kafka.
+      for await (const batch of readCaptureBatches(this.cfg.path)) {
         if (this.stopped) break;
-        this.metrics.received();
-        if (this.cfg.speed > 0) await this.pace(rec.ts_ns, summary.firstTsNs, started);
-        const p = decodeFrame(rec, opts, this.decodeStats);
-        if (p.malformed) summary.malformed++;
-        summary.packets++;
-        summary.bytes += rec.wireLen;
-        summary.firstTsNs ??= rec.ts_ns;
-        summary.lastTsNs = rec.ts_ns;
-        const pending = publisher.add(p);
-        if (pending) {
-          await pending;
-          bar?.update(rec.offset, { packets: summary.packets });
+        this.metrics.received(batch.length);
+        for (const rec of batch) {
+          if (this.cfg.speed > 0) await this.pace(rec.ts_ns, summary.firstTsNs, started);
+          const p = decodeFrame(rec, opts, this.decodeStats);
+          if (p.malformed) summary.malformed++;
+          summary.packets++;
+          summary.bytes += rec.wireLen;
+          summary.firstTsNs ??= rec.ts_ns;
+          summary.lastTsNs = rec.ts_ns;
+          const pending = publisher.add(p);
+          if (pending) {
+            await pending;
+            bar?.update(rec.offset, { packets: summary.packets });
+          }
         }
       }
       await publisher.flush();
