@@ -22,6 +22,12 @@
  *   frames (see docs/lab.md: unpinned, a burst can overtake another one queued on the other
  *   CPU's backlog by ~0.1 ms, more than the lab's handshake RTT). Must show ~0: retransmitted
  *   + lost before mirror <= 2 segments and < 0.5% of its data segments.
+ * - uplink (second test): the tbf on tl-rt-h1, h1's leg to the router, which mirror mode "both"
+ *   does not mirror; iperf3 vm1 -> vm3. h1 sees vm1's frames on vm1's port, before the drop:
+ *   retransmissions = drops (±10%). h2 sees them on vm3's port, after it: the data segments h2
+ *   misses against h1 = drops (±10%), and lost_before_mirror > 0 but only a lower bound (a lost
+ *   tail is resent in order and looks like new data downstream; see docs/lab.md). No control
+ *   pair there: every pair between the hosts sends data or ACKs through that uplink.
  * iperf3's own sender retransmission counts (TCP_INFO) are printed next to them.
  */
 import assert from 'node:assert/strict';
@@ -97,14 +103,12 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
     lab('down.sh');
     lab('up.sh');
     labUp = true;
-    lab('bottleneck.sh', 'add', 'vm1', ...TBF);
   });
 
   after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     if (labUp) {
-      try { lab('bottleneck.sh', 'del', 'vm1'); } catch { /* the port may be gone already */ }
-      lab('down.sh');
+      lab('down.sh'); // removes the bottleneck's qdisc with its port
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -140,65 +144,104 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
     return iperfResult(stdout);
   }
 
-  it('bottlenecked pair: retransmissions at both mirrors = tbf drops (±10%); unbottlenecked pair at the same time: ~0', async () => {
-    const pcaps = { h1: path.join(tmp, 'h1.pcap'), h2: path.join(tmp, 'h2.pcap') };
+  interface Scenario {
+    secs: number; tbf: TbfStats; bottle: Iperf; control: Iperf | null; controlCpu: string;
+    at: Record<'h1' | 'h2', { bottle: PairLoss; control: PairLoss }>;
+  }
+  /**
+   * tbf on `target`'s port, tcpdump on both monitor ports, iperf3 `from` -> `to` unlimited and
+   * (withControl) the control pair vm4 -> vm2 at 20 Mbit/s pinned to one CPU, both for SECONDS;
+   * each capture through the metrics stage.
+   */
+  async function scenario(tag: string, target: string, from: string, to: string, withControl: boolean): Promise<Scenario> {
+    lab('bottleneck.sh', 'add', target, ...TBF);
+    const pcaps = { h1: path.join(tmp, `${tag}-h1.pcap`), h2: path.join(tmp, `${tag}-h2.pcap`) };
     const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
     for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
     assert.match(dumps.h1.err(), /listening on tl-mon-h1/);
     assert.match(dumps.h2.err(), /listening on tl-mon-h2/);
 
-    const ncpu = os.cpus().length;
-    const controlCpu = String(ncpu - 1);
-    await iperfServer('vm1', null);
-    await iperfServer('vm2', controlCpu);
-    const before = tbfStats('vm1');
+    const controlCpu = String(os.cpus().length - 1);
+    await iperfServer(to, null);
+    if (withControl) await iperfServer('vm2', controlCpu);
+    const before = tbfStats(target);
     const t0 = Date.now();
     const [bottle, control] = await Promise.all([
-      iperfClient('vm3', 'vm1', null, '-b', '0'),
-      iperfClient('vm4', 'vm2', controlCpu, '-b', '20M'),
+      iperfClient(from, to, null, '-b', '0'),
+      withControl ? iperfClient('vm4', 'vm2', controlCpu, '-b', '20M') : Promise.resolve(null),
     ]);
-    const after = tbfStats('vm1');
+    const after = tbfStats(target);
     const secs = (Date.now() - t0) / 1000;
     await sleep(300);
     await stopped(dumps.h1.proc);
     await stopped(dumps.h2.proc);
-    const dropped = after.dropped - before.dropped;
-
+    lab('bottleneck.sh', 'del', target);
     // The captures are complete (a frame the capture lost would look like loss before the mirror).
-    for (const [h, d] of Object.entries(dumps)) {
-      assert.match(d.err(), /^0 packets dropped by kernel$/m, `${h}: ${d.err()}`);
-    }
+    for (const [h, d] of Object.entries(dumps)) assert.match(d.err(), /^0 packets dropped by kernel$/m, `${h}: ${d.err()}`);
 
-    const rows: string[] = [];
-    const results: Record<string, { bottle: PairLoss; control: PairLoss }> = {};
+    const at = {} as Scenario['at'];
     for (const h of ['h1', 'h2'] as const) {
       const flows = perFlow(runMetrics(await capturePackets(pcaps[h], `lab:${h}`)));
-      results[h] = { bottle: pairLoss(flows, VM_IP.vm3, VM_IP.vm1), control: pairLoss(flows, VM_IP.vm4, VM_IP.vm2) };
-      for (const [name, l] of Object.entries(results[h])) {
-        rows.push(`      lab:${h} ${name === 'bottle' ? 'vm3->vm1 (tbf)' : 'vm4->vm2      '}  flows=${l.flows} data=${l.dataSegments} ` +
+      at[h] = { bottle: pairLoss(flows, VM_IP[from], VM_IP[to]), control: pairLoss(flows, VM_IP.vm4, VM_IP.vm2) };
+    }
+    const tbf = { sent: after.sent - before.sent, dropped: after.dropped - before.dropped, overlimits: after.overlimits - before.overlimits };
+    console.log(`      ${tag}: ${secs.toFixed(1)} s; tbf on ${target} (${TBF.join(' ')}): sent=${tbf.sent} dropped=${tbf.dropped} overlimits=${tbf.overlimits}`);
+    console.log(`      iperf3 ${from}->${to} -b 0:   ${bottle.mbps.toFixed(1)} Mbit/s, sender retransmits ${bottle.retransmits}`);
+    if (control) console.log(`      iperf3 vm4->vm2 -b 20M: ${control.mbps.toFixed(1)} Mbit/s, sender retransmits ${control.retransmits} (pinned to CPU ${controlCpu})`);
+    for (const h of ['h1', 'h2'] as const) {
+      for (const [name, l] of Object.entries(at[h])) {
+        if (name === 'control' && !control) continue;
+        console.log(`      lab:${h} ${name === 'bottle' ? `${from}->${to} (tbf)` : 'vm4->vm2      '}  flows=${l.flows} data=${l.dataSegments} ` +
           `retransmitted=${l.retransmitted} lost_before_mirror=${l.lostBefore} out_of_order=${l.outOfOrder} acked_unseen=${l.ackedUnseen}`);
       }
     }
-    console.log(`      ${secs.toFixed(1)} s; tbf on tl-vm1-p (${TBF.join(' ')}): sent=${after.sent - before.sent} dropped=${dropped} ` +
-      `overlimits=${after.overlimits - before.overlimits}`);
-    console.log(`      iperf3 vm3->vm1 -b 0:   ${bottle.mbps.toFixed(1)} Mbit/s, sender retransmits ${bottle.retransmits}`);
-    console.log(`      iperf3 vm4->vm2 -b 20M: ${control.mbps.toFixed(1)} Mbit/s, sender retransmits ${control.retransmits} (pinned to CPU ${controlCpu})`);
-    for (const r of rows) console.log(r);
+    return { secs, tbf, bottle, control, controlCpu, at };
+  }
 
-    // The bottleneck really dropped, and only under the load (a few dozen at least).
-    assert.ok(dropped >= 50, `tbf dropped only ${dropped}`);
+  /** The pair without a bottleneck, at both observation points: ~0. */
+  function checkControl(s: Scenario): void {
     for (const h of ['h1', 'h2'] as const) {
-      const { bottle: b, control: c } = results[h];
-      assert.ok(b.flows >= 2, `lab:${h}: iperf3 control + data connections of vm3->vm1`);
-      assert.equal(b.ackedUnseen, 0, `lab:${h}: capture lost frames of vm3->vm1`);
-      // every tbf drop is after both mirror points: retransmissions, nothing missing at the mirror
-      const diff = Math.abs(b.retransmitted - dropped);
-      assert.ok(diff <= 0.1 * dropped, `lab:${h}: tapline retransmitted ${b.retransmitted} vs tbf dropped ${dropped} (> 10%)`);
-      assert.equal(b.lostBefore, 0, `lab:${h}: vm3->vm1 lost before the mirror`);
-      // the pair without a bottleneck
+      const c = s.at[h].control;
       assert.ok(c.dataSegments > 1000, `lab:${h}: vm4->vm2 carried data`);
+      assert.equal(c.ackedUnseen, 0, `lab:${h}: capture lost frames of vm4->vm2`);
       const cl = c.retransmitted + c.lostBefore;
       assert.ok(cl <= 2 && cl < 0.005 * c.dataSegments, `lab:${h}: vm4->vm2 (no bottleneck) shows loss: retransmitted ${c.retransmitted}, lost before ${c.lostBefore}`);
     }
+  }
+  const within10 = (x: number, ref: number) => Math.abs(x - ref) <= 0.1 * ref;
+
+  it('tbf on vm1\'s port (after every mirror): retransmissions at both monitor ports = tbf drops (±10%); the pair without a bottleneck ~0', async () => {
+    const s = await scenario('port', 'vm1', 'vm3', 'vm1', true);
+    const dropped = s.tbf.dropped;
+    assert.ok(dropped >= 50, `tbf dropped only ${dropped}`);
+    for (const h of ['h1', 'h2'] as const) {
+      const b = s.at[h].bottle;
+      assert.ok(b.flows >= 2, `lab:${h}: iperf3 control + data connections of vm3->vm1`);
+      assert.equal(b.ackedUnseen, 0, `lab:${h}: capture lost frames of vm3->vm1`);
+      // every tbf drop is after both mirror points: a retransmission each, nothing missing at a mirror
+      assert.ok(within10(b.retransmitted, dropped), `lab:${h}: tapline retransmitted ${b.retransmitted} vs tbf dropped ${dropped} (> 10%)`);
+      assert.equal(b.lostBefore, 0, `lab:${h}: vm3->vm1 lost before the mirror`);
+    }
+    checkControl(s);
+  });
+
+  it('tbf on h1\'s uplink (between the mirrors): h1 sees the drops as retransmissions, h2 misses exactly those segments', async () => {
+    // No control pair here: any pair between the hosts sends data or ACKs through this uplink.
+    const s = await scenario('uplink', 'h1', 'vm1', 'vm3', false);
+    const dropped = s.tbf.dropped;
+    assert.ok(dropped >= 50, `tbf dropped only ${dropped}`);
+    const up = s.at.h1.bottle, down = s.at.h2.bottle;
+    for (const b of [up, down]) assert.equal(b.ackedUnseen, 0, 'capture lost frames of vm1->vm3');
+    // upstream of the drop (vm1's port, h1): every drop comes back as a retransmission
+    assert.ok(within10(up.retransmitted, dropped), `lab:h1: tapline retransmitted ${up.retransmitted} vs tbf dropped ${dropped} (> 10%)`);
+    assert.equal(up.lostBefore, 0, 'lab:h1: vm1->vm3 lost before the mirror');
+    // downstream (vm3's port, h2): the dropped segments never pass; the segments h2 misses
+    // against h1 are the drops. Only the losses followed by data that did pass leave a gap to be
+    // filled later (lost_before_mirror); a lost tail comes back in order and looks like new data.
+    const missing = up.dataSegments - down.dataSegments;
+    console.log(`      segments missing at lab:h2 against lab:h1: ${missing}; lab:h2 lost_before_mirror ${down.lostBefore} (gaps filled later: a lower bound)`);
+    assert.ok(within10(missing, dropped), `lab:h1 - lab:h2 data segments ${missing} vs tbf dropped ${dropped} (> 10%)`);
+    assert.ok(down.lostBefore > 0 && down.lostBefore <= dropped, `lab:h2 lost_before_mirror ${down.lostBefore}`);
+    assert.ok(down.retransmitted <= 2, `lab:h2 retransmitted ${down.retransmitted}: nothing is dropped after h2's mirror`);
   });
 });
