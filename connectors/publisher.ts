@@ -28,25 +28,54 @@ export class PacketPublisher {
   constructor(private readonly producer: TaplineProducer, private readonly topic: string,
     private readonly metrics: ComponentMetrics, private readonly batchSize = 5000) {}
 
-  /** Summaries accepted but not yet acknowledged by Kafka. */
-  get backlog(): number { return this.pending.length; }
+  /** Summaries accepted but not yet acknowledged by Kafka (queued plus the batch in flight). */
+  get backlog(): number { return this.pending.length + this.inFlightCount; }
 
-  /** Queues one summary; sends when the batch is full. */
+  private inFlightCount = 0;
+  private failure: unknown = null;
+
+  /**
+   * Queues one summary. When a batch is full it is sent in the background, so decoding the next
+   * batch overlaps the broker round trip; if the previous batch is still in flight, the returned
+   * promise makes the caller wait for it (at most two batches in memory, order preserved).
+   */
   add(p: PacketSummary): Promise<void> | null {
     this.pending.push(p);
     this.keys.push(packetFlowKey(p));
-    return this.pending.length >= this.batchSize ? this.flush() : null;
+    if (this.pending.length < this.batchSize) return null;
+    if (this.inFlight) return this.inFlight.then(() => this.startSend());
+    this.startSend();
+    return null;
   }
 
-  /** Sends everything queued; resolves when Kafka acknowledged it. */
+  /** Sends everything queued; resolves when Kafka acknowledged all of it. */
   async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight; // one send at a time keeps per-partition order
+    while (this.inFlight) await this.inFlight;
+    this.rethrow();
+    this.startSend();
+    while (this.inFlight) await this.inFlight;
+    this.rethrow();
+  }
+
+  private startSend(): void {
+    this.rethrow();
     if (this.pending.length === 0) return;
     const records = this.pending, keys = this.keys;
     this.pending = [];
     this.keys = [];
-    this.inFlight = this.send(records, keys);
-    try { await this.inFlight; } finally { this.inFlight = null; }
+    this.inFlightCount = records.length;
+    this.inFlight = this.send(records, keys)
+      .catch((e: unknown) => { this.failure = e; })
+      .finally(() => { this.inFlight = null; this.inFlightCount = 0; });
+  }
+
+  /** A failed background send surfaces at the next add()/flush(): nothing is dropped silently. */
+  private rethrow(): void {
+    if (this.failure !== null) {
+      const e = this.failure;
+      this.failure = null;
+      throw e;
+    }
   }
 
   private async send(records: PacketSummary[], keys: string[]): Promise<void> {
