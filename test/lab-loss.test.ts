@@ -38,6 +38,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capturePackets, perFlow, runMetrics, type FlowTotals } from '../pipelines/stages/metrics/reference';
+import type { FlowMetrics } from '../schemas/flow-metrics';
 
 const LAB = path.resolve(__dirname, '..', 'scripts', 'lab');
 const VM_IP: Record<string, string> = { vm1: '10.77.1.11', vm2: '10.77.1.12', vm3: '10.77.2.13', vm4: '10.77.2.14' };
@@ -84,11 +85,26 @@ function pairLoss(flows: Map<string, FlowTotals>, from: string, to: string): Pai
   return r;
 }
 
-interface Iperf { bytes: number; retransmits: number; mbps: number }
+interface Iperf { bytes: number; retransmits: number; mbps: number; udpPackets: number; udpLost: number }
 function iperfResult(json: string): Iperf {
-  const j = JSON.parse(json) as { error?: string; end: { sum_sent: { bytes: number; retransmits: number }; sum_received: { bits_per_second: number } } };
+  const j = JSON.parse(json) as { error?: string; end: { sum_sent?: { bytes: number; retransmits?: number }; sum_received?: { bits_per_second: number };
+    sum?: { bytes: number; bits_per_second: number; packets: number; lost_packets: number } } };
   assert.ok(!j.error, `iperf3: ${j.error}`);
-  return { bytes: j.end.sum_sent.bytes, retransmits: j.end.sum_sent.retransmits, mbps: j.end.sum_received.bits_per_second / 1e6 };
+  const e = j.end;
+  // TCP: sender retransmissions (TCP_INFO); UDP: datagrams sent and lost (the receiver's report)
+  return { bytes: e.sum_sent?.bytes ?? 0, retransmits: e.sum_sent?.retransmits ?? 0, mbps: (e.sum_received ?? e.sum)!.bits_per_second / 1e6,
+    udpPackets: e.sum?.packets ?? 0, udpLost: e.sum?.lost_packets ?? 0 };
+}
+
+/** Packets `from` sent to `to` in UDP flows, summed over the windows of every flow. */
+function udpPackets(records: FlowMetrics[], from: string, to: string): number {
+  let n = 0;
+  for (const r of records) {
+    if (r.ip_proto !== 17) continue;
+    if (r.addr_a === from && r.addr_b === to) n += Number(r.packets_ab);
+    else if (r.addr_a === to && r.addr_b === from) n += Number(r.packets_ba);
+  }
+  return n;
 }
 
 describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdump on both monitor ports @lab @integration', function () {
@@ -243,5 +259,30 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
     assert.ok(within10(missing, dropped), `lab:h1 - lab:h2 data segments ${missing} vs tbf dropped ${dropped} (> 10%)`);
     assert.ok(down.lostBefore > 0 && down.lostBefore <= dropped, `lab:h2 lost_before_mirror ${down.lostBefore}`);
     assert.ok(down.retransmitted <= 2, `lab:h2 retransmitted ${down.retransmitted}: nothing is dropped after h2's mirror`);
+  });
+
+  it('UDP at a fixed rate through h1\'s uplink: datagrams missing at h2 against h1 = tbf drops = iperf3\'s lost datagrams', async () => {
+    lab('bottleneck.sh', 'add', 'h1', ...TBF);
+    const pcaps = { h1: path.join(tmp, 'udp-h1.pcap'), h2: path.join(tmp, 'udp-h2.pcap') };
+    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
+    for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
+    await iperfServer('vm3', null);
+    const before = tbfStats('h1');
+    const udp = await iperfClient('vm1', 'vm3', null, '-u', '-b', '40M', '-t', '2'); // twice the tbf rate
+    const dropped = tbfStats('h1').dropped - before.dropped;
+    await sleep(300);
+    await stopped(dumps.h1.proc);
+    await stopped(dumps.h2.proc);
+    lab('bottleneck.sh', 'del', 'h1');
+    for (const [h, d] of Object.entries(dumps)) assert.match(d.err(), /^0 packets dropped by kernel$/m, `${h}: ${d.err()}`);
+    const seen = { h1: 0, h2: 0 };
+    for (const h of ['h1', 'h2'] as const) seen[h] = udpPackets(runMetrics(await capturePackets(pcaps[h], `lab:${h}`)), VM_IP.vm1, VM_IP.vm3);
+    const missing = seen.h1 - seen.h2;
+    console.log(`      udp: iperf3 vm1->vm3 -u -b 40M: sent ${udp.udpPackets} datagrams, lost ${udp.udpLost} (${udp.mbps.toFixed(1)} Mbit/s received); ` +
+      `tbf dropped ${dropped}; tapline packets lab:h1 ${seen.h1}, lab:h2 ${seen.h2}, missing at h2 ${missing}`);
+    assert.ok(dropped >= 50, `tbf dropped only ${dropped}`);
+    assert.ok(Math.abs(seen.h1 - udp.udpPackets) <= 0.1 * udp.udpPackets, `lab:h1 saw ${seen.h1} of ${udp.udpPackets} datagrams sent`);
+    assert.ok(within10(missing, dropped), `tapline: missing at h2 ${missing} vs tbf dropped ${dropped} (> 10%)`);
+    assert.ok(within10(udp.udpLost, dropped), `iperf3 lost ${udp.udpLost} vs tbf dropped ${dropped} (> 10%)`);
   });
 });
