@@ -169,8 +169,8 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
    * (withControl) the control pair vm4 -> vm2 at 20 Mbit/s pinned to one CPU, both for SECONDS;
    * each capture through the metrics stage.
    */
-  async function scenario(tag: string, target: string, from: string, to: string, withControl: boolean): Promise<Scenario> {
-    lab('bottleneck.sh', 'add', target, ...TBF);
+  async function scenario(tag: string, target: string, from: string, to: string, withControl: boolean, tbfArgs = TBF): Promise<Scenario> {
+    lab('bottleneck.sh', 'add', target, ...tbfArgs);
     const pcaps = { h1: path.join(tmp, `${tag}-h1.pcap`), h2: path.join(tmp, `${tag}-h2.pcap`) };
     const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
     for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
@@ -201,7 +201,7 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
       at[h] = { bottle: pairLoss(flows, VM_IP[from], VM_IP[to]), control: pairLoss(flows, VM_IP.vm4, VM_IP.vm2) };
     }
     const tbf = { sent: after.sent - before.sent, dropped: after.dropped - before.dropped, overlimits: after.overlimits - before.overlimits };
-    console.log(`      ${tag}: ${secs.toFixed(1)} s; tbf on ${target} (${TBF.join(' ')}): sent=${tbf.sent} dropped=${tbf.dropped} overlimits=${tbf.overlimits}`);
+    console.log(`      ${tag}: ${secs.toFixed(1)} s; tbf on ${target} (${tbfArgs.join(' ')}): sent=${tbf.sent} dropped=${tbf.dropped} overlimits=${tbf.overlimits}`);
     console.log(`      iperf3 ${from}->${to} -b 0:   ${bottle.mbps.toFixed(1)} Mbit/s, sender retransmits ${bottle.retransmits}`);
     if (control) console.log(`      iperf3 vm4->vm2 -b 20M: ${control.mbps.toFixed(1)} Mbit/s, sender retransmits ${control.retransmits} (pinned to CPU ${controlCpu})`);
     for (const h of ['h1', 'h2'] as const) {
@@ -226,8 +226,7 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
   }
   const within10 = (x: number, ref: number) => Math.abs(x - ref) <= 0.1 * ref;
 
-  it('tbf on vm1\'s port (after every mirror): retransmissions at both monitor ports = tbf drops (±10%); the pair without a bottleneck ~0', async () => {
-    const s = await scenario('port', 'vm1', 'vm3', 'vm1', true);
+  function checkPort(s: Scenario): void {
     const dropped = s.tbf.dropped;
     assert.ok(dropped >= 50, `tbf dropped only ${dropped}`);
     for (const h of ['h1', 'h2'] as const) {
@@ -239,6 +238,14 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
       assert.equal(b.lostBefore, 0, `lab:${h}: vm3->vm1 lost before the mirror`);
     }
     checkControl(s);
+  }
+
+  it('tbf on vm1\'s port (after every mirror): retransmissions at both monitor ports = tbf drops (±10%); the pair without a bottleneck ~0', async () => {
+    checkPort(await scenario('port', 'vm1', 'vm3', 'vm1', true));
+  });
+
+  it('the same with a 4-frame queue (limit 6kb): losses all along the transfer, not only in slow start', async () => {
+    checkPort(await scenario('port-sustained', 'vm1', 'vm3', 'vm1', true, [TBF[0], TBF[1], '6kb']));
   });
 
   it('tbf on h1\'s uplink (between the mirrors): h1 sees the drops as retransmissions, h2 misses exactly those segments', async () => {
