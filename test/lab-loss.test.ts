@@ -17,6 +17,7 @@
  *   offloads). Compared: tapline's retransmitted_segments of vm3 -> vm1 (all flows of the
  *   pair) vs the tbf `dropped` counter (`tc -s qdisc`), at both observation points, within 10%;
  *   lost_before_mirror of that pair must be 0 (nothing is dropped upstream of a mirror).
+ *   Run twice: limit 30kb (drops in slow start) and 6kb (4 frames: drops all along).
  * - control: iperf3 TCP vm4 -> vm2 at a fixed 20 Mbit/s, same time, same router, no bottleneck.
  *   Both iperf3 ends are pinned to one CPU (taskset) so the virtual switch cannot reorder its
  *   frames (see docs/lab.md: unpinned, a burst can overtake another one queued on the other
