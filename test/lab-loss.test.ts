@@ -110,13 +110,14 @@ function udpPackets(records: FlowMetrics[], from: string, to: string): number {
 
 describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdump on both monitor ports @lab @integration', function () {
   this.timeout(120_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-lab-loss-'));
+  let tmp = '';
   const children: ChildProcess[] = [];
   let labUp = false;
 
   before(function () {
     const why = labMissing();
     if (why) { console.log(`      skipped: ${why}`); this.skip(); }
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-lab-loss-'));
     lab('down.sh');
     lab('up.sh');
     labUp = true;
@@ -124,10 +125,11 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
 
   after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    if (labUp) {
-      lab('down.sh'); // removes the bottleneck's qdisc with its port
+    try {
+      if (labUp) lab('down.sh'); // removes the bottleneck's qdisc with its port
+    } finally {
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     }
-    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   function startTcpdump(iface: string, file: string): { proc: ChildProcess; err: () => string } {
