@@ -69,7 +69,10 @@ describe('KafkaBroker: a real single-node Apache Kafka @integration', function (
     const props = fs.readFileSync(path.join(stateDir, 'server.properties'), 'utf8');
     assert.match(props, /^auto\.create\.topics\.enable=false$/m);
     assert.match(props, /^num\.partitions=4$/m);
-    assert.match(fs.readFileSync(path.join(stateDir, 'kafka.log'), 'utf8'), /Kafka Server started|BrokerServer id=1\] Transition/);
+    // The broker answers metadata a moment before log4j writes its "started" line: poll for it.
+    const started = /Kafka Server started|BrokerServer id=1\] Transition/;
+    for (let i = 0; i < 100 && !started.test(fs.readFileSync(path.join(stateDir, 'kafka.log'), 'utf8')); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(fs.readFileSync(path.join(stateDir, 'kafka.log'), 'utf8'), started);
   });
 
   it('start again reuses the same broker (started: false), also from a second instance', async () => {
