@@ -102,14 +102,12 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
 
   before(async function () {
     const why = labMissing();
-    if (why) { this.skip(); return; }
+    if (why) throw new Error(`the lab cannot run here: ${why} (bash .ci/run installs what it needs)`);
     // The lab is shared by everyone on this machine: outside CI, one that is up may be in use by
     // someone else, so it is only rebuilt when asked to (TAPLINE_LAB_REBUILD=1).
     const status = spawnSync('bash', [path.join(LAB, 'status.sh')], { stdio: 'ignore' }).status;
     if (status !== 1 && !process.env.CI && process.env.TAPLINE_LAB_REBUILD !== '1') {
-      console.log('      skipped: the lab is up (in use?); TAPLINE_LAB_REBUILD=1 rebuilds it');
-      this.skip();
-      return;
+      throw new Error('the lab is up (in use by someone?): take it down (tapline lab down) or set TAPLINE_LAB_REBUILD=1');
     }
     lab('down.sh');
     lab('up.sh');

@@ -145,7 +145,7 @@ describe('probe between two network namespaces with iptables loss @netns', funct
   const can = process.getuid?.() === 0 && spawnSync('iptables', ['-V']).status === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 
   before(async function () {
-    if (!can) this.skip();
+    if (!can) throw new Error('needs root, iptables and ip netns (bash .ci/run installs them)');
     sh(['ip', 'netns', 'add', nsA]);
     sh(['ip', 'netns', 'add', nsB]);
     sh(['ip', 'link', 'add', `tlpa${id}`, 'netns', nsA, 'type', 'veth', 'peer', 'name', `tlpb${id}`, 'netns', nsB]);
