@@ -1,0 +1,84 @@
+/**
+ * Stage throughput through a real broker: summaries/s of `aggregate` (and `metrics`) run by the
+ * StageRunner, exactly-once and at-least-once, against a consumer that only reads and decodes
+ * the same topic (the consume ceiling, measured in the same run).
+ *
+ *   npm run bench:stages-kafka [-- --packets 300000]
+ *
+ * Input: the bench capture of bench/publish.ts (zeek_echo-connections.pcap repeated with shifted
+ * timestamps), published once by the pcap-file connector (not timed).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KafkaBroker } from '../lib/services/kafka-broker';
+import { KafkaClient } from '../lib/kafka';
+import { PcapFileConnector } from '../connectors/pcap-file';
+import { StageRunner, type Guarantee } from '../pipelines/runtime/kafka-runner';
+import { InputCodec } from '../pipelines/runtime/input-codec';
+import { aggregateStage } from '../pipelines/stages/aggregate';
+import { metricsStage } from '../pipelines/stages/metrics';
+import type { StageDefinition } from '../pipelines/runtime/types';
+import type { PacketSummary } from '../schemas/types';
+import { Completion } from '../pipelines/runtime/bounded';
+
+const arg = (n: string, d: number) => { const i = process.argv.indexOf(`--${n}`); return i >= 0 ? Number(process.argv[i + 1]) : d; };
+
+async function consumeOnly(kafka: KafkaClient, topic: string, def: StageDefinition<PacketSummary>): Promise<number> {
+  const ends = await kafka.endOffsets(topic);
+  const remaining = new Map([...ends].filter(([, e]) => e > 0n));
+  const codec = new InputCodec(def);
+  let n = 0;
+  const done = new Completion();
+  const c = kafka.consumer(`bench-consume-${Date.now()}`);
+  c.run([topic], async (b) => { for (const m of b.messages) n += codec.decode(m.value!).length; }, {
+    onProgress: (_t, p, next) => { if (next >= (remaining.get(p) ?? 0n)) remaining.delete(p); if (remaining.size === 0) done.resolve(); },
+  }).catch((e: Error) => done.reject(e));
+  await done.promise;
+  await c.close();
+  return n;
+}
+
+async function main(): Promise<void> {
+  const packets = arg('packets', 300_000);
+  const file = path.join(os.tmpdir(), `tapline-bench-publish-${packets}.pcap`);
+  if (!fs.existsSync(file)) throw new Error(`run \`npm run bench:publish -- --packets ${packets}\` first to build ${file}`);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-bench-stages-'));
+  const broker = new KafkaBroker({ stateDir, port: 19492, heap: '-Xmx1g' });
+  const { brokers } = await broker.start();
+  const kafka = new KafkaClient({ brokers, clientId: 'bench-stages' });
+  const run = Date.now();
+  const topic = `bench-${run}.packets.v1`;
+  try {
+    await kafka.ensureTopics([{ topic, partitions: 4 }]);
+    const c = new PcapFileConnector({ path: file, topic, speed: 0, batchSize: 5000, progress: false }, kafka);
+    await c.start(); const { packets: n } = await c.done(); await c.close();
+    const rate = (count: number, t0: bigint) => Math.round(count / (Number(process.hrtime.bigint() - t0) / 1e9));
+
+    const ref = aggregateStage({ inputTopic: topic, outputTopic: `${topic}.x`, lateTopic: `${topic}.late` });
+    let t0 = process.hrtime.bigint();
+    const consumed = await consumeOnly(kafka, topic, ref);
+    const ceiling = rate(consumed, t0);
+    console.log(`input: ${n} summaries in ${topic}`);
+    console.log(`consume + decode only (ceiling)     : ${ceiling.toLocaleString()} summaries/s`);
+    const stages: [string, () => StageDefinition<PacketSummary>][] = [
+      ['aggregate', () => aggregateStage({ inputTopic: topic, outputTopic: `${topic}.flows`, lateTopic: `${topic}.late` })],
+      ['metrics', () => metricsStage({ inputTopic: topic, outputTopic: `${topic}.metrics` })],
+    ];
+    for (const [name, make] of stages) {
+      for (const guarantee of ['exactly_once', 'at_least_once'] as Guarantee[]) {
+        const r = new StageRunner(make(), { kafka, deadLetterTopic: `${topic}.dlq`, groupId: `bench-${name}-${guarantee}-${run}`, bounded: true, guarantee });
+        t0 = process.hrtime.bigint();
+        await r.start(); await r.done(); await r.close();
+        const got = rate(r.metrics.totals.received, t0);
+        console.log(`${`${name} ${guarantee}`.padEnd(36)} : ${got.toLocaleString()} summaries/s (${(got / ceiling).toFixed(2)} of the ceiling, ${r.metrics.totals.sent} records out)`);
+      }
+    }
+  } finally {
+    await kafka.close();
+    await broker.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
