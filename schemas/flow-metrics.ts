@@ -45,6 +45,7 @@ export interface TcpDirection {
   rtt_ambiguous: Long;
   rtt_untracked_segments: Long;
   acked_unseen_gaps: Long;
+  spurious_retransmissions: Long;
 }
 
 export interface FlowMetrics {
@@ -78,4 +79,18 @@ export interface FlowMetrics {
   rtt_icmp_echo: RttStats | null;
   tcp_ab: TcpDirection | null;
   tcp_ba: TcpDirection | null;
+  /** inventory VM holding addr_a / addr_b at first_seen_ns, and its NIC capacity (bits/s) */
+  vm_a: string | null;
+  vm_b: string | null;
+  nic_capacity_a_bps: Long | null;
+  nic_capacity_b_bps: Long | null;
+  /** bits/s (8 x bytes/s) sent (out) / received (in) by the endpoint over its NIC capacity; mean and busiest second */
+  utilization_a_out: number | null;
+  utilization_a_in: number | null;
+  utilization_a_out_peak_1s: number | null;
+  utilization_a_in_peak_1s: number | null;
+  utilization_b_out: number | null;
+  utilization_b_in: number | null;
+  utilization_b_out_peak_1s: number | null;
+  utilization_b_in_peak_1s: number | null;
 }

@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import { VM_INVENTORY_TOPIC } from '../../../schemas/vm-inventory';
 
 export const MetricsConfigSchema = z.object({
   inputTopic: z.string().default('tapline.packets.v1'),
   outputTopic: z.string().default('tapline.flow-metrics.v1'),
+  /** the VM inventory (global table `inventory`): NIC capacities for utilization */
+  inventoryTopic: z.string().default(VM_INVENTORY_TOPIC),
   windowMs: z.number().int().min(100).default(10_000),
   allowedLatenessMs: z.number().int().min(0).default(5_000),
   /** DDSketch relative accuracy of the RTT percentiles */

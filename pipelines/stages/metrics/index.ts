@@ -4,16 +4,24 @@
  * TCP timestamps, ICMP echo) with mergeable DDSketch bins, throughput (mean and peak 1 s) and
  * loss indicators (retransmissions, loss before/after the mirror, reordering, duplicate ACKs,
  * zero windows). Input tapline.packets.v1 (PacketBatch of PacketSummary), output
- * tapline.flow-metrics.v1 (FlowMetrics, schemas/flow-metrics.v1.avsc).
+ * tapline.flow-metrics.v1 (FlowMetrics, schemas/flow-metrics.v1.avsc). Global table `inventory`
+ * (tapline.inventory.v1): the VMs holding the endpoints' addresses, for utilization against their
+ * NIC capacity.
  */
 import type { PacketSummary } from '../../../schemas/types';
 import { FLOW_METRICS_SCHEMA } from '../../../schemas/flow-metrics';
-import type { StageDefinition } from '../../runtime/types';
+import { inventoryIndexKeys, VM_INVENTORY_SCHEMA, type VmInventory } from '../../../schemas/vm-inventory';
+import type { GlobalTableSpec, StageDefinition } from '../../runtime/types';
 import type { StageRegistration } from '../../registry';
 import { MetricsConfigSchema, type MetricsConfig } from './config';
-import { MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE } from './processor';
+import { MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE } from './processor';
 
-export { MetricsConfigSchema, type MetricsConfig, MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE };
+export { MetricsConfigSchema, type MetricsConfig, MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE };
+
+/** The VM inventory (compacted, read by every task), versions by valid_from_ns, looked up by `ip:<addr>`. */
+function inventoryTable(topic: string): GlobalTableSpec<VmInventory> {
+  return { name: INVENTORY_TABLE, topic, schema: VM_INVENTORY_SCHEMA, timestampOf: (v) => BigInt(v.valid_from_ns), indexKeys: inventoryIndexKeys };
+}
 
 export function metricsStage(raw: Partial<MetricsConfig> = {}): StageDefinition<PacketSummary> {
   const cfg = MetricsConfigSchema.parse(raw);
@@ -22,6 +30,7 @@ export function metricsStage(raw: Partial<MetricsConfig> = {}): StageDefinition<
     input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1' },
     outputs: { [cfg.outputTopic]: FLOW_METRICS_SCHEMA },
     stores: [CONN_STORE, WINDOW_STORE, META_STORE],
+    globals: [inventoryTable(cfg.inventoryTopic) as unknown as GlobalTableSpec<never>],
     timestampOf: (p) => BigInt(p.ts_ns),
     create: () => new MetricsProcessor(cfg),
   };

@@ -6,7 +6,8 @@ import { emptyPacketSummary, type PacketSummary } from '../../../schemas/types';
 import { FLOW_METRICS_SCHEMA, FLOW_METRICS_TOPIC, type FlowMetrics, type RttStats } from '../../../schemas/flow-metrics';
 import { TopologyTestDriver } from '../../runtime/test-driver';
 import { mergeRttStats, sketchFromBins } from './sketch';
-import { metricsStage, CONN_STORE, WINDOW_STORE, META_STORE, type MetricsConfig } from '.';
+import type { VmInventory } from '../../../schemas/vm-inventory';
+import { metricsStage, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE, type MetricsConfig } from '.';
 import type { ConnState, MetaState } from './processor';
 
 const S = 1_000_000_000n;
@@ -295,6 +296,157 @@ describe('metrics stage (in-memory driver)', () => {
     assert.equal(d.store<MetaState>(META_STORE).get('meta')!.untracked, 3);
     d.endOfStream();
     assert.equal(d.readOutput(FLOW_METRICS_TOPIC).length, 5);
+  });
+
+  describe('reordering vs loss before the mirror: each gap judged once, by its first fill', () => {
+    const US = 1e-6;
+    const MSS = 1448;
+    /** the lab's handshake: RTT 80 us (below the 3 ms floor of the reorder threshold) */
+    function labHandshake(t0: number): PacketSummary[] {
+      return [tcp(t0, true, SYN, 1000, 0), tcp(t0 + 40 * US, false, SYN | ACK, 5000, 1001), tcp(t0 + 80 * US, true, ACK, 1001, 5001)];
+    }
+    const sack = (le: number, re: number, ...more: number[]) => ({ tcp_sack_blocks: [le, re, ...more].map((x) => BigInt(x >>> 0)) });
+
+    it('the lab pattern: a burst overtaken by a later burst, a long gap filled over 6 ms, no duplicate ACKs -> reordering, not loss', () => {
+      const t0 = 100;
+      const pk = labHandshake(t0);
+      let t = t0 + 0.001;
+      const seq = (i: number) => 1001 + i * MSS;
+      for (let i = 0; i < 10; i++) { pk.push(tcp(t, true, ACK, seq(i), 5001, MSS)); t += 3 * US; }
+      const gap = 1200; // segments 10 .. 1209 queued on the other CPU's backlog
+      const tail = seq(10 + gap);
+      const tOpen = t;
+      pk.push(tcp(t, true, ACK, tail, 5001, MSS), tcp(t + 2 * US, true, ACK | PSH, tail + MSS, 5001, 752)); // the overtaking burst
+      const tailEnd = tail + MSS + 752;
+      // the receiver SACKs it (its cumulative ACK still advancing: no duplicate ACK)
+      pk.push(tcp(t + 8 * US, false, ACK, 5001, seq(10), 0, { tcp_window: 1000, ...sack(tail, tail + MSS) }));
+      pk.push(tcp(t + 10 * US, false, ACK, 5001, seq(10), 0, { tcp_window: 999, ...sack(tail, tailEnd) }));
+      t += 120 * US; // the first fill ~0.1 ms after the gap opened (more than the handshake RTT)
+      for (let i = 10; i < 10 + gap; i++) {
+        pk.push(tcp(t, true, ACK, seq(i), 5001, MSS));
+        // the receiver acknowledges as the gap fills, SACKing the tail every time (>= 3 SACKs, but after the first fill)
+        if (i % 8 === 7) pk.push(tcp(t + 1 * US, false, ACK, 5001, seq(i + 1), 0, { tcp_window: 1000 - i, ...sack(tail, tailEnd) }));
+        t += 5 * US;
+      }
+      assert.ok(t - tOpen > 0.006, 'the fills last longer than the reorder threshold');
+      pk.push(tcp(t, false, ACK, 5001, tailEnd, 0, { tcp_window: 500 }));
+      const r = run(pk).out[0];
+      const a = r.tcp_ab!;
+      assert.equal(a.out_of_order_segments, BigInt(gap));
+      assert.equal(a.lost_before_mirror_segments, 0n);
+      assert.equal(a.retransmitted_segments, 0n);
+      assert.equal(a.retransmission_rate, 0);
+      assert.equal(a.spurious_retransmissions, 0n);
+      assert.equal(r.tcp_ba!.dup_acks, 0n);
+    });
+
+    it('a gap whose first fill follows 3 SACKs of the data above it is loss before the mirror, and so are the fills that continue it', () => {
+      const t0 = 100;
+      const pk = labHandshake(t0);
+      const seq = (i: number) => 1001 + i * MSS;
+      let t = t0 + 0.001;
+      pk.push(tcp(t, true, ACK, seq(0), 5001, MSS));
+      // segments 1 and 2 lost upstream of the mirror; 3, 4, 5 pass, each SACKed (window changing: no Wireshark dup ACK)
+      for (let i = 3; i < 6; i++) {
+        pk.push(tcp(t + i * US, true, ACK, seq(i), 5001, MSS));
+        pk.push(tcp(t + i * US + 10 * US, false, ACK, 5001, seq(1), 0, { tcp_window: 900 + i, ...sack(seq(3), seq(i + 1)) }));
+      }
+      t += 200 * US; // fast retransmit, well inside the 3 ms threshold
+      pk.push(tcp(t, true, ACK, seq(1), 5001, MSS), tcp(t + 5 * US, true, ACK, seq(2), 5001, MSS));
+      pk.push(tcp(t + 50 * US, false, ACK, 5001, seq(6), 0, { tcp_window: 1000 }));
+      const a = run(pk).out[0].tcp_ab!;
+      assert.equal(a.lost_before_mirror_segments, 2n);
+      assert.equal(a.out_of_order_segments, 0n);
+      assert.equal(a.retransmission_rate, 2 / 6);
+    });
+
+    it('D-SACK (a SACK block below the cumulative ACK) counts a spurious retransmission, once per block', () => {
+      const t0 = 100;
+      const pk = labHandshake(t0);
+      const seq = (i: number) => 1001 + i * MSS;
+      const t = t0 + 0.001;
+      pk.push(tcp(t, true, ACK, seq(0), 5001, MSS), tcp(t + 3 * US, true, ACK, seq(1), 5001, MSS));
+      pk.push(tcp(t + 200 * US, true, ACK, seq(0), 5001, MSS)); // resent although it had arrived
+      pk.push(tcp(t + 250 * US, false, ACK, 5001, seq(2), 0, { tcp_window: 1000, ...sack(seq(0), seq(1)) })); // D-SACK
+      pk.push(tcp(t + 260 * US, false, ACK, 5001, seq(2), 0, { tcp_window: 1001, ...sack(seq(0), seq(1)) })); // the same block again
+      const a = run(pk).out[0].tcp_ab!;
+      assert.equal(a.retransmitted_segments, 1n, 'same bytes seen twice at the mirror');
+      assert.equal(a.spurious_retransmissions, 1n);
+      assert.equal(Number(a.lost_before_mirror_segments) + Number(a.out_of_order_segments), 0);
+    });
+  });
+
+  describe('utilization against the NIC capacity of the inventory VM holding each endpoint', () => {
+    const vm = (id: string, ips: string[], sinceSec: number, capacity: bigint | null): VmInventory => ({
+      vm_id: id, name: id, macs: [], ips, host: 'hv1', tenant: null, project: null, subnet: null,
+      nic_capacity_bps: capacity, valid_from_ns: BigInt(sinceSec) * S,
+    });
+    /** A sends 10 x 1054 B in second `sec` (+0.5), B answers with one 54-byte ACK */
+    function burst(sec: number): PacketSummary[] {
+      const pk: PacketSummary[] = [];
+      for (let i = 0; i < 10; i++) pk.push(tcp(sec + 0.5, true, ACK, 1001 + i * 1000, 5001, 1000));
+      pk.push(tcp(sec + 0.6, false, ACK, 5001, 11001));
+      return pk;
+    }
+
+    it('attributes both endpoints at the window\'s first packet time: capacity changes and a reused IP apply from their valid_from_ns', () => {
+      const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 1_000 }));
+      // every version known before the traffic: the lookups still go by time
+      d.pipeGlobal(INVENTORY_TABLE, 'vm-a', vm('vm-a', [A], 0, 1_000_000_000n));
+      d.pipeGlobal(INVENTORY_TABLE, 'vm-b', vm('vm-b', [B], 0, 100_000_000n));
+      d.pipeGlobal(INVENTORY_TABLE, 'vm-b', vm('vm-b', [B], 105, 200_000_000n)); // resized at 105 s
+      d.pipeGlobal(INVENTORY_TABLE, 'vm-b', vm('vm-b', [], 118, 200_000_000n)); // releases B's address at 118 s
+      d.pipeGlobal(INVENTORY_TABLE, 'vm-c', vm('vm-c', [B], 118, null)); // which vm-c takes, capacity unknown
+      for (const p of [...burst(100), ...burst(112), ...burst(121)]) d.pipeInput('k', p);
+      d.endOfStream();
+      const out = d.readOutput<FlowMetrics>(FLOW_METRICS_TOPIC).map((o) => o.value);
+      assert.equal(out.length, 3);
+      const [w1, w2, w3] = out;
+      assert.equal(w1.vm_a, 'vm-a');
+      assert.equal(w1.vm_b, 'vm-b');
+      assert.equal(w1.nic_capacity_a_bps, 1_000_000_000n);
+      assert.equal(w1.nic_capacity_b_bps, 100_000_000n);
+      // A sent 10 540 B and received 54 B in the 10 s window, all in one second
+      const close = (x: number | null, y: number) => assert.ok(x !== null && Math.abs(x - y) < 1e-12 * Math.max(1, y), `${x} vs ${y}`);
+      close(w1.utilization_a_out, (8 * 10_540) / 10 / 1e9);
+      close(w1.utilization_a_in, (8 * 54) / 10 / 1e9);
+      close(w1.utilization_a_out_peak_1s, (8 * 10_540) / 1e9);
+      close(w1.utilization_a_in_peak_1s, (8 * 54) / 1e9);
+      close(w1.utilization_b_out, (8 * 54) / 10 / 1e8);
+      close(w1.utilization_b_in, (8 * 10_540) / 10 / 1e8);
+      close(w1.utilization_b_out_peak_1s, (8 * 54) / 1e8);
+      close(w1.utilization_b_in_peak_1s, (8 * 10_540) / 1e8);
+      // the same identities as the throughput fields
+      close(w1.utilization_a_out, (8 * w1.throughput_ab_bps) / 1e9);
+      close(w1.utilization_b_in, (8 * w1.throughput_ab_bps) / 1e8);
+
+      assert.equal(w2.vm_b, 'vm-b');
+      assert.equal(w2.nic_capacity_b_bps, 200_000_000n, 'the version valid at 112 s');
+      close(w2.utilization_b_in, (8 * 10_540) / 10 / 2e8);
+
+      assert.equal(w3.vm_a, 'vm-a');
+      assert.equal(w3.vm_b, 'vm-c', 'B\'s address belongs to vm-c from 118 s');
+      assert.equal(w3.nic_capacity_b_bps, null);
+      assert.equal(w3.utilization_b_in, null);
+      assert.equal(w3.utilization_b_out_peak_1s, null);
+      assert.equal(w3.nic_capacity_a_bps, 1_000_000_000n);
+
+      const codec = new AvroCodec<FlowMetrics>(FLOW_METRICS_SCHEMA);
+      for (const r of out) assert.deepEqual(codec.decode(codec.encode(r)), r);
+    });
+
+    it('an address no VM holds (or held only later) gives null VM, capacity and utilization', () => {
+      const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 1_000 }));
+      d.pipeGlobal(INVENTORY_TABLE, 'vm-a', vm('vm-a', [A], 200, 1_000_000_000n)); // only from 200 s
+      for (const p of burst(100)) d.pipeInput('k', p);
+      d.endOfStream();
+      const r = d.readOutput<FlowMetrics>(FLOW_METRICS_TOPIC)[0].value;
+      assert.equal(r.vm_a, null);
+      assert.equal(r.vm_b, null);
+      assert.equal(r.nic_capacity_a_bps, null);
+      assert.equal(r.utilization_a_out, null);
+      assert.equal(r.utilization_b_in_peak_1s, null);
+    });
   });
 
   it('keeps observation points apart', () => {

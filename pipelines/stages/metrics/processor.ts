@@ -11,15 +11,18 @@ import { Counter, Gauge } from 'prom-client';
 import { flowKeyOf, orderEndpoints } from '../../../lib/flow-key';
 import { registry } from '../../../lib/metrics';
 import type { PacketSummary } from '../../../schemas/types';
-import { END_OF_STREAM, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
+import type { VmInventory } from '../../../schemas/vm-inventory';
+import { END_OF_STREAM, type GlobalTableView, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
 import type { MetricsConfig } from './config';
 import { icmpPacket } from './icmp';
 import { newDirState, newHandshake, tcpSegment, type DirState, type HandshakeState, type TcpContext } from './tcp';
-import { countPacket, newWindowAcc, tcpCounters, toFlowMetrics, RTT_KINDS, type WindowAcc } from './window';
+import { countPacket, newWindowAcc, tcpCounters, toFlowMetrics, RTT_KINDS, type EndpointVm, type WindowAcc } from './window';
 
 export const CONN_STORE = 'metrics-conns';
 export const WINDOW_STORE = 'metrics-windows';
 export const META_STORE = 'metrics-meta';
+/** global table: the VM inventory (tapline.inventory.v1), for NIC capacities */
+export const INVENTORY_TABLE = 'inventory';
 
 export interface ConnState {
   /** event time origin of the relative times inside (ns) */
@@ -54,6 +57,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
   private conns!: KeyValueStore<ConnState>;
   private windows!: KeyValueStore<WindowAcc>;
   private meta!: KeyValueStore<MetaState>;
+  private inventory!: GlobalTableView<VmInventory>;
   private readonly windowNs: bigint;
   private readonly latenessNs: bigint;
   private readonly idleNs: bigint;
@@ -76,6 +80,15 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     this.conns = ctx.store<ConnState>(CONN_STORE);
     this.windows = ctx.store<WindowAcc>(WINDOW_STORE);
     this.meta = ctx.store<MetaState>(META_STORE);
+    this.inventory = ctx.globalTable<VmInventory>(INVENTORY_TABLE);
+  }
+
+  /** The VM holding `addr` at `ts` (the window's first packet), as the inventory knows it when the window closes. */
+  private vmAt(addr: string, ts: bigint): EndpointVm | null {
+    const r = this.inventory.lookup(`ip:${addr}`, ts);
+    if (!r) return null;
+    const cap = r.value.nic_capacity_bps;
+    return { vm: r.key, capacityBps: cap === null ? null : Number(cap) };
   }
 
   private state(): MetaState {
@@ -185,7 +198,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     }
     closing.sort(([, x], [, y]) => (x.w === y.w ? (x.k === y.k ? (x.op < y.op ? -1 : 1) : x.k < y.k ? -1 : 1) : x.w < y.w ? -1 : 1));
     for (const [key, a] of closing) {
-      this.ctx.forward(this.cfg.outputTopic, a.k, toFlowMetrics(a, this.windowNs, this.cfg.relativeAccuracy));
+      this.ctx.forward(this.cfg.outputTopic, a.k, toFlowMetrics(a, this.windowNs, this.cfg.relativeAccuracy, this.vmAt(a.a, a.first), this.vmAt(a.b, a.first)));
       this.windows.delete(key);
     }
     this.ctx.metrics.sent(closing.length);

@@ -10,14 +10,20 @@
  * - Loss: a segment carrying sequence space already seen here is a retransmission (lost after
  *   the mirror, or spurious); a segment filling a gap below the highest sequence seen either
  *   arrived late (reordering) or is the retransmission of a segment the mirror never saw (lost
- *   before the mirror): the latter when it comes later than the reorder threshold after the
- *   gap opened, or after the receiver signalled the gap with a duplicate ACK. A gap the
- *   receiver acknowledges without the mirror ever seeing its data was lost by the capture.
+ *   before the mirror). Each gap is judged once, by its FIRST fill, and the fills that continue
+ *   it inherit the verdict (a reordered burst fills its gap segment by segment, for longer than
+ *   any threshold). The first fill is a retransmission only on evidence that the sender learnt
+ *   of a loss: the receiver signalled the gap before it (a duplicate ACK, or dupthresh = 3 ACKs
+ *   SACKing data above the gap), or it came later than the reorder threshold (the handshake RTT,
+ *   at least reorderThresholdMs) after the gap opened: without feedback a sender resends only on
+ *   a timer. A D-SACK (a SACK block below the cumulative ACK, or inside the next block) reports
+ *   data the receiver got twice: a spurious retransmission. A gap the receiver acknowledges
+ *   without the mirror ever seeing its data was lost by the capture.
  * - TCP timestamps: first time each TSval appears on a segment with sequence space -> first
  *   TSecr echoing it from the other side.
  * Everything is bounded: outstanding segments, gaps and TSvals are capped lists.
  */
-import type { PacketSummary } from '../../../schemas/types';
+import type { Long, PacketSummary } from '../../../schemas/types';
 import type { MetricsConfig } from './config';
 import { C, RTT_DATA_AB, RTT_TS_AB, rttSample, tcpCounters, type WindowAcc } from './window';
 
@@ -31,7 +37,11 @@ export interface DirState {
   base: number;
   /** highest relative sequence end seen (next expected byte) */
   hi: number;
-  /** gaps below hi not seen yet: flat [start, end, tOpened] triples, sorted */
+  /**
+   * gaps below hi not seen yet: flat [start, end, tOpened, verdict, sacks] (HOLE numbers each),
+   * sorted; verdict -1 until the gap's first fill, then 1 lost before the mirror / 0 reordered;
+   * sacks: ACKs from the receiver SACKing data above the gap since it opened
+   */
   holes: number[];
   /** unacknowledged segments: flat [start, end, tSent, retransmitted] quads, sorted by start */
   out: number[];
@@ -45,7 +55,14 @@ export interface DirState {
   ackedMaxT: number;
   /** TSvals this side sent on segments with sequence space: flat [tsval, tFirst] pairs */
   tsv: number[];
+  /** last D-SACK block this side sent (relative, other side's space): [start, end], -1 none */
+  dsack: number[];
 }
+
+/** numbers per gap in DirState.holes */
+const HOLE = 5;
+/** ACKs SACKing data above a gap before its first fill that mean the sender knows of a loss (its dupthresh) */
+const SACK_DUPTHRESH = 3;
 
 export interface HandshakeState {
   synT: number; synDir: number; synCount: number;
@@ -56,7 +73,7 @@ export interface HandshakeState {
 }
 
 export function newDirState(): DirState {
-  return { init: false, base: 0, hi: 0, holes: [], out: [], ackInit: false, lastAck: 0, lastWin: -1, dupAckAt: -1, ackedMaxT: -1, tsv: [] };
+  return { init: false, base: 0, hi: 0, holes: [], out: [], ackInit: false, lastAck: 0, lastWin: -1, dupAckAt: -1, ackedMaxT: -1, tsv: [], dsack: [-1, -1] };
 }
 
 export function newHandshake(): HandshakeState {
@@ -131,7 +148,7 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
       count(cx, dir, C.zwProbe);
       if (end > s.hi) s.hi = end;
     } else if (start >= s.hi) {
-      if (start > s.hi) pushCapped(s.holes, [s.hi, start, t], 3, cx.cfg.maxHoles);
+      if (start > s.hi) pushCapped(s.holes, [s.hi, start, t, -1, 0], HOLE, cx.cfg.maxHoles);
       s.hi = end;
       addOutstanding(cx, s, dir, start, end, t, 0);
     } else {
@@ -139,9 +156,17 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
       const filled = takeHoles(s, start, top);
       if (filled.bytes === top - start) {
         // never seen here: reordering, or the retransmission of a segment lost before the mirror
-        const threshold = hs.rtt >= 0 ? hs.rtt : cx.cfg.reorderThresholdMs * 1e6;
-        const signalled = o.dupAckAt >= 0 && o.dupAckAt <= start && o.dupAckAt >= filled.firstHoleStart;
-        count(cx, dir, signalled || t - filled.opened > threshold ? C.lostBefore : C.ooo);
+        let lost: boolean;
+        if (filled.verdict >= 0) {
+          lost = filled.verdict === 1; // continues a gap already judged by its first fill
+        } else {
+          const floor = cx.cfg.reorderThresholdMs * 1e6;
+          const threshold = hs.rtt > floor ? hs.rtt : floor;
+          const signalled = (o.dupAckAt >= 0 && o.dupAckAt <= start && o.dupAckAt >= filled.firstHoleStart) || filled.sacks >= SACK_DUPTHRESH;
+          lost = signalled || t - filled.opened > threshold;
+        }
+        setVerdict(s, start, top, lost ? 1 : 0);
+        count(cx, dir, lost ? C.lostBefore : C.ooo);
         addOutstanding(cx, s, dir, start, top, t, 0);
       } else {
         count(cx, dir, C.rexSeg);
@@ -159,6 +184,7 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
     const ack = unwrap(Number(p.tcp_ack ?? 0), o.base, o.hi);
     ackIn(cx, o, dir ^ 1, ack, t);
     if (o.holes.length > 0 && o.holes[0] < ack) ackedGaps(cx, o, dir ^ 1, ack);
+    if (p.tcp_sack_blocks.length >= 2) sackIn(cx, s, o, dir ^ 1, ack, p.tcp_sack_blocks);
     const win = p.tcp_window ?? 0;
     const pure = len === 0 && (flags & (SYN | FIN | RST)) === 0;
     if (pure && s.ackInit && win !== 0 && win === s.lastWin && ack === s.lastAck && start === s.hi) {
@@ -244,7 +270,7 @@ function ackedGaps(cx: TcpContext, o: DirState, odir: number, ack: number): void
   while (i < h.length && h[i] < ack) {
     if (h[i + 1] > ack) { h[i] = ack; break; } // partly acknowledged: counted once it all is
     count(cx, odir, C.ackedUnseen);
-    i += 3;
+    i += HOLE;
   }
   if (i > 0) h.splice(0, i);
 }
@@ -258,21 +284,66 @@ function markRetransmitted(s: DirState, start: number, end: number, t: number): 
   return any;
 }
 
-/** Removes [start, end) from the gaps; returns how many bytes were gaps and when the first opened. */
-function takeHoles(s: DirState, start: number, end: number): { bytes: number; opened: number; firstHoleStart: number } {
-  let bytes = 0, opened = Infinity, firstHoleStart = -1;
+/**
+ * Removes [start, end) from the gaps; returns how many bytes were gaps, when the first opened,
+ * the verdict of the gaps it fills (1 if any was judged lost, 0 if all judged reordered, -1 if
+ * one was not judged yet) and the most SACKs any of them saw. What is left of a gap keeps its
+ * verdict: the fills that continue it are judged as its first fill was.
+ */
+function takeHoles(s: DirState, start: number, end: number): { bytes: number; opened: number; firstHoleStart: number; verdict: number; sacks: number } {
+  let bytes = 0, opened = Infinity, firstHoleStart = -1, verdict = 0, sacks = 0, undecided = false;
   const h = s.holes;
   const next: number[] = [];
-  for (let i = 0; i < h.length; i += 3) {
-    const hs = h[i], he = h[i + 1], ht = h[i + 2];
+  for (let i = 0; i < h.length; i += HOLE) {
+    const hs = h[i], he = h[i + 1], ht = h[i + 2], hv = h[i + 3], hn = h[i + 4];
     const lo = Math.max(hs, start), hi = Math.min(he, end);
-    if (lo >= hi) { next.push(hs, he, ht); continue; }
+    if (lo >= hi) { next.push(hs, he, ht, hv, hn); continue; }
     bytes += hi - lo;
     if (ht < opened) opened = ht;
     if (firstHoleStart < 0) firstHoleStart = hs;
-    if (hs < lo) next.push(hs, lo, ht);
-    if (hi < he) next.push(hi, he, ht);
+    if (hv < 0) undecided = true; else if (hv > verdict) verdict = hv;
+    if (hn > sacks) sacks = hn;
+    if (hs < lo) next.push(hs, lo, ht, hv, hn);
+    if (hi < he) next.push(hi, he, ht, hv, hn);
   }
   s.holes = next;
-  return { bytes, opened, firstHoleStart };
+  return { bytes, opened, firstHoleStart, verdict: verdict === 1 ? 1 : undecided ? -1 : 0, sacks };
+}
+
+/** The gaps that were split off by a fill of [start, end) (the parts just around it) get `verdict` when not judged yet. */
+function setVerdict(s: DirState, start: number, end: number, verdict: number): void {
+  const h = s.holes;
+  for (let i = 0; i < h.length; i += HOLE) {
+    if ((h[i + 1] === start || h[i] === end) && h[i + 3] < 0) h[i + 3] = verdict;
+  }
+}
+
+/**
+ * SACK blocks of an ACK sent by `s` about the other side's data `o` (sent by `odir`): a D-SACK
+ * (the first block below the cumulative ACK, or inside the second block: RFC 2883) is a segment
+ * the receiver got twice, i.e. a spurious retransmission (or duplication), counted once per
+ * block; every other block above a gap not filled yet is one more signal of that gap.
+ */
+function sackIn(cx: TcpContext, s: DirState, o: DirState, odir: number, ack: number, blocks: Long[]): void {
+  const n = blocks.length & ~1;
+  const le0 = unwrap(Number(blocks[0]), o.base, ack), re0 = unwrap(Number(blocks[1]), o.base, ack);
+  let dsack = re0 <= ack;
+  if (!dsack && n >= 4) {
+    const le1 = unwrap(Number(blocks[2]), o.base, ack), re1 = unwrap(Number(blocks[3]), o.base, ack);
+    dsack = le0 >= le1 && re0 <= re1;
+  }
+  if (!s.dsack) s.dsack = [-1, -1];
+  if (dsack) {
+    if (s.dsack[0] !== le0 || s.dsack[1] !== re0) { count(cx, odir, C.spurious); s.dsack[0] = le0; s.dsack[1] = re0; }
+  }
+  const h = o.holes;
+  if (h.length === 0) return;
+  let top = -Infinity;
+  for (let i = dsack ? 2 : 0; i < n; i += 2) {
+    const re = unwrap(Number(blocks[i + 1]), o.base, ack);
+    if (re > top) top = re;
+  }
+  for (let i = 0; i < h.length; i += HOLE) {
+    if (h[i + 3] < 0 && h[i] >= ack && h[i + 1] < top) h[i + 4]++;
+  }
 }

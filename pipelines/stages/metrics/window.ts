@@ -13,9 +13,9 @@ export const RTT_KINDS = 5;
 /** Index of a TcpDirection counter in WindowAcc.tcp[dir] */
 export const C = {
   dataSeg: 0, dataBytes: 1, rexSeg: 2, rexBytes: 3, lostBefore: 4, ooo: 5, dupAck: 6, zeroWin: 7, zwProbe: 8,
-  ambiguous: 9, untracked: 10, ackedUnseen: 11,
+  ambiguous: 9, untracked: 10, ackedUnseen: 11, spurious: 12,
 } as const;
-const N_COUNTERS = 12;
+const N_COUNTERS = 13;
 
 export interface WindowAcc {
   w: bigint; // window start ns
@@ -82,14 +82,21 @@ function tcpDirection(c: number[]): TcpDirection {
     dup_acks: BigInt(c[C.dupAck]), zero_windows: BigInt(c[C.zeroWin]), zero_window_probes: BigInt(c[C.zwProbe]),
     rtt_ambiguous: BigInt(c[C.ambiguous]), rtt_untracked_segments: BigInt(c[C.untracked]),
     acked_unseen_gaps: BigInt(c[C.ackedUnseen]),
+    spurious_retransmissions: BigInt(c[C.spurious] ?? 0),
   };
 }
 
-export function toFlowMetrics(acc: WindowAcc, windowNs: bigint, relativeAccuracy: number): FlowMetrics {
+/** The inventory VM holding an endpoint's address at the window's first packet (null: none). */
+export interface EndpointVm { vm: string; capacityBps: number | null }
+
+export function toFlowMetrics(acc: WindowAcc, windowNs: bigint, relativeAccuracy: number, vmA: EndpointVm | null = null, vmB: EndpointVm | null = null): FlowMetrics {
   const secs = Number(windowNs) / 1e9;
   const peakAb = Math.max(acc.sec[1], acc.sec[2]), peakBa = Math.max(acc.sec[4], acc.sec[5]);
   const rtt = (i: number) => { const r = acc.rtt[i]; return r ? toRttStats(r, relativeAccuracy) : null; };
   const big = (x: number | null) => (x === null ? null : BigInt(x));
+  const capA = vmA && vmA.capacityBps !== null && vmA.capacityBps > 0 ? vmA.capacityBps : null;
+  const capB = vmB && vmB.capacityBps !== null && vmB.capacityBps > 0 ? vmB.capacityBps : null;
+  const util = (bytesPerSec: number, cap: number | null) => (cap === null ? null : (8 * bytesPerSec) / cap);
   return {
     window_start_ns: acc.w, window_end_ns: acc.w + windowNs, flow_key: acc.k, observation_point: acc.op,
     ip_proto: acc.proto, addr_a: acc.a, port_a: acc.pa, addr_b: acc.b, port_b: acc.pb,
@@ -102,5 +109,12 @@ export function toFlowMetrics(acc: WindowAcc, windowNs: bigint, relativeAccuracy
     rtt_data_ab: rtt(RTT_DATA_AB), rtt_data_ba: rtt(RTT_DATA_BA), rtt_ts_ab: rtt(RTT_TS_AB), rtt_ts_ba: rtt(RTT_TS_BA),
     rtt_icmp_echo: rtt(RTT_ICMP),
     tcp_ab: acc.tcp ? tcpDirection(acc.tcp[0]) : null, tcp_ba: acc.tcp ? tcpDirection(acc.tcp[1]) : null,
+    vm_a: vmA?.vm ?? null, vm_b: vmB?.vm ?? null,
+    nic_capacity_a_bps: capA === null ? null : BigInt(capA), nic_capacity_b_bps: capB === null ? null : BigInt(capB),
+    // throughput is bytes/s, NIC capacity bits/s
+    utilization_a_out: util(acc.bytes[0] / secs, capA), utilization_a_in: util(acc.bytes[1] / secs, capA),
+    utilization_a_out_peak_1s: util(peakAb, capA), utilization_a_in_peak_1s: util(peakBa, capA),
+    utilization_b_out: util(acc.bytes[1] / secs, capB), utilization_b_in: util(acc.bytes[0] / secs, capB),
+    utilization_b_out_peak_1s: util(peakBa, capB), utilization_b_in_peak_1s: util(peakAb, capB),
   };
 }
