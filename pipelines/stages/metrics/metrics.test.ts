@@ -108,7 +108,7 @@ describe('metrics stage (in-memory driver)', () => {
     assert.equal(r.tcp_ab!.retransmission_rate, 1 / 5);
   });
 
-  it('tells loss before the mirror (late gap fill, or after duplicate ACKs) from reordering', () => {
+  it('tells loss before the mirror (late gap fill, or after 3 duplicate ACKs) from reordering', () => {
     const { out } = run([
       ...handshake(100), // handshake RTT 12 ms = reorder threshold
       tcp(100.1, true, ACK, 1001, 5001, 100), tcp(100.1001, true, ACK, 1201, 5001, 100), // 1101..1201 missing
@@ -117,14 +117,15 @@ describe('metrics stage (in-memory driver)', () => {
       tcp(100.25, true, ACK, 1401, 5001, 100), // 50 ms later: the original never reached the mirror
       tcp(100.3, true, ACK, 1601, 5001, 100), // 1701..1801 missing
       tcp(100.3001, true, ACK, 1801, 5001, 100),
-      tcp(100.301, false, ACK, 5001, 1701), tcp(100.302, false, ACK, 5001, 1701), // duplicate ACK (receiver saw the gap)
+      tcp(100.301, false, ACK, 5001, 1701), tcp(100.302, false, ACK, 5001, 1701), // duplicate ACKs (receiver saw the gap) ...
+      tcp(100.3021, false, ACK, 5001, 1701), tcp(100.3022, false, ACK, 5001, 1701), // ... 3 of them: the sender's dupthresh
       tcp(100.303, true, ACK, 1701, 5001, 100), // 3 ms: under the threshold but signalled
     ]);
     const t = out[0].tcp_ab!;
     assert.equal(t.out_of_order_segments, 1n);
     assert.equal(t.lost_before_mirror_segments, 2n);
     assert.equal(t.retransmitted_segments, 0n);
-    assert.equal(out[0].tcp_ba!.dup_acks, 1n);
+    assert.equal(out[0].tcp_ba!.dup_acks, 3n);
   });
 
   it('a gap the receiver acknowledges without the mirror seeing its data is capture loss, not network loss', () => {
@@ -358,6 +359,27 @@ describe('metrics stage (in-memory driver)', () => {
       assert.equal(a.lost_before_mirror_segments, 2n);
       assert.equal(a.out_of_order_segments, 0n);
       assert.equal(a.retransmission_rate, 2 / 6);
+    });
+
+    it('one duplicate ACK, the original fills the gap, then the sender\'s spurious copy: reordering + a retransmission the receiver D-SACKs', () => {
+      // lab:h2, limit 6kb run: the sender (RACK) resent on the first SACK, its original was ~20 us behind
+      const t0 = 100;
+      const pk = labHandshake(t0);
+      const seq = (i: number) => 1001 + i * MSS;
+      const t = t0 + 0.001;
+      pk.push(tcp(t, true, ACK, seq(0), 5001, MSS), tcp(t + 5 * US, false, ACK, 5001, seq(1), 0, { tcp_window: 649 }));
+      pk.push(tcp(t + 16 * US, true, ACK | PSH, seq(40), 5001, 752)); // the tail overtakes segments 1..39
+      pk.push(tcp(t + 31 * US, false, ACK, 5001, seq(1), 0, { tcp_window: 649, ...sack(seq(40), seq(40) + 752) })); // duplicate ACK with SACK
+      for (let i = 1; i < 40; i++) pk.push(tcp(t + (40 + i) * US, true, ACK, seq(i), 5001, MSS)); // the originals
+      pk.push(tcp(t + 90 * US, true, ACK, seq(1), 5001, MSS)); // the spurious copy of segment 1
+      pk.push(tcp(t + 100 * US, false, ACK, 5001, seq(40) + 752, 0, { tcp_window: 640, ...sack(seq(1), seq(2)) })); // D-SACK
+      const r = run(pk).out[0];
+      const a = r.tcp_ab!;
+      assert.equal(r.tcp_ba!.dup_acks, 1n);
+      assert.equal(a.out_of_order_segments, 39n);
+      assert.equal(a.lost_before_mirror_segments, 0n);
+      assert.equal(a.retransmitted_segments, 1n);
+      assert.equal(a.spurious_retransmissions, 1n);
     });
 
     it('D-SACK (a SACK block below the cumulative ACK) counts a spurious retransmission, once per block', () => {

@@ -13,10 +13,11 @@
  *   before the mirror). Each gap is judged once, by its FIRST fill, and the fills that continue
  *   it inherit the verdict (a reordered burst fills its gap segment by segment, for longer than
  *   any threshold). The first fill is a retransmission only on evidence that the sender learnt
- *   of a loss: the receiver signalled the gap before it (a duplicate ACK, or dupthresh = 3 ACKs
- *   SACKing data above the gap), or it came later than the reorder threshold (the handshake RTT,
- *   at least reorderThresholdMs) after the gap opened: without feedback a sender resends only on
- *   a timer. A D-SACK (a SACK block below the cumulative ACK, or inside the next block) reports
+ *   of a loss: the receiver signalled the gap dupthresh (3) times before it (duplicate ACKs, or
+ *   ACKs SACKing data above the gap: one alone is what any reordering produces, and a sender
+ *   that resends on it resends spuriously, its original still on the way), or it came later
+ *   than the reorder threshold (the handshake RTT, at least reorderThresholdMs) after the gap
+ *   opened: without feedback a sender resends only on a timer. A D-SACK (a SACK block below the cumulative ACK, or inside the next block) reports
  *   data the receiver got twice: a spurious retransmission. A gap the receiver acknowledges
  *   without the mirror ever seeing its data was lost by the capture.
  * - TCP timestamps: first time each TSval appears on a segment with sequence space -> first
@@ -40,7 +41,7 @@ export interface DirState {
   /**
    * gaps below hi not seen yet: flat [start, end, tOpened, verdict, sacks] (HOLE numbers each),
    * sorted; verdict -1 until the gap's first fill, then 1 lost before the mirror / 0 reordered;
-   * sacks: ACKs from the receiver SACKing data above the gap since it opened
+   * sacks: receiver ACKs signalling the gap since it opened (duplicate ACKs, SACKs of data above it)
    */
   holes: number[];
   /** unacknowledged segments: flat [start, end, tSent, retransmitted] quads, sorted by start */
@@ -49,8 +50,6 @@ export interface DirState {
   /** last ACK sent by this side, relative in the other side's space, and its raw window */
   lastAck: number;
   lastWin: number;
-  /** ack value of this side's latest duplicate ACK (evidence of a gap in the other side's data) */
-  dupAckAt: number;
   /** latest (re)transmission time of the segments already acknowledged (-1: none) */
   ackedMaxT: number;
   /** TSvals this side sent on segments with sequence space: flat [tsval, tFirst] pairs */
@@ -61,8 +60,8 @@ export interface DirState {
 
 /** numbers per gap in DirState.holes */
 const HOLE = 5;
-/** ACKs SACKing data above a gap before its first fill that mean the sender knows of a loss (its dupthresh) */
-const SACK_DUPTHRESH = 3;
+/** receiver signals of a gap (dup ACKs, SACKs above it) before its first fill that mean the sender knows of a loss (its dupthresh) */
+const DUPTHRESH = 3;
 
 export interface HandshakeState {
   synT: number; synDir: number; synCount: number;
@@ -73,7 +72,7 @@ export interface HandshakeState {
 }
 
 export function newDirState(): DirState {
-  return { init: false, base: 0, hi: 0, holes: [], out: [], ackInit: false, lastAck: 0, lastWin: -1, dupAckAt: -1, ackedMaxT: -1, tsv: [], dsack: [-1, -1] };
+  return { init: false, base: 0, hi: 0, holes: [], out: [], ackInit: false, lastAck: 0, lastWin: -1, ackedMaxT: -1, tsv: [], dsack: [-1, -1] };
 }
 
 export function newHandshake(): HandshakeState {
@@ -162,8 +161,7 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
         } else {
           const floor = cx.cfg.reorderThresholdMs * 1e6;
           const threshold = hs.rtt > floor ? hs.rtt : floor;
-          const signalled = (o.dupAckAt >= 0 && o.dupAckAt <= start && o.dupAckAt >= filled.firstHoleStart) || filled.sacks >= SACK_DUPTHRESH;
-          lost = signalled || t - filled.opened > threshold;
+          lost = filled.sacks >= DUPTHRESH || t - filled.opened > threshold;
         }
         setVerdict(s, start, top, lost ? 1 : 0);
         count(cx, dir, lost ? C.lostBefore : C.ooo);
@@ -184,13 +182,11 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
     const ack = unwrap(Number(p.tcp_ack ?? 0), o.base, o.hi);
     ackIn(cx, o, dir ^ 1, ack, t);
     if (o.holes.length > 0 && o.holes[0] < ack) ackedGaps(cx, o, dir ^ 1, ack);
-    if (p.tcp_sack_blocks.length >= 2) sackIn(cx, s, o, dir ^ 1, ack, p.tcp_sack_blocks);
     const win = p.tcp_window ?? 0;
     const pure = len === 0 && (flags & (SYN | FIN | RST)) === 0;
-    if (pure && s.ackInit && win !== 0 && win === s.lastWin && ack === s.lastAck && start === s.hi) {
-      count(cx, dir, C.dupAck);
-      s.dupAckAt = ack;
-    }
+    const dup = pure && s.ackInit && win !== 0 && win === s.lastWin && ack === s.lastAck && start === s.hi;
+    if (dup) count(cx, dir, C.dupAck);
+    if (p.tcp_sack_blocks.length >= 2 || (dup && o.holes.length > 0)) gapSignals(cx, s, o, dir ^ 1, ack, p.tcp_sack_blocks, dup);
     if (!(flags & SYN) && !hs.done && hs.synAckT >= 0 && dir === hs.synDir && ack === 1) {
       hs.done = true;
       hs.rtt = t - hs.synT;
@@ -319,13 +315,19 @@ function setVerdict(s: DirState, start: number, end: number, verdict: number): v
 }
 
 /**
- * SACK blocks of an ACK sent by `s` about the other side's data `o` (sent by `odir`): a D-SACK
- * (the first block below the cumulative ACK, or inside the second block: RFC 2883) is a segment
- * the receiver got twice, i.e. a spurious retransmission (or duplication), counted once per
- * block; every other block above a gap not filled yet is one more signal of that gap.
+ * An ACK sent by `s` about the other side's data `o` (sent by `odir`), with SACK blocks or a
+ * duplicate ACK. A D-SACK (the first block below the cumulative ACK, or inside the second block:
+ * RFC 2883) is a segment the receiver got twice, i.e. a spurious retransmission (or a
+ * duplicate), counted once per block. The ACK is one more signal of every gap not filled yet
+ * at or above its ACK that it SACKs data above, or of every such gap if it is a duplicate ACK.
  */
-function sackIn(cx: TcpContext, s: DirState, o: DirState, odir: number, ack: number, blocks: Long[]): void {
+function gapSignals(cx: TcpContext, s: DirState, o: DirState, odir: number, ack: number, blocks: Long[], dup: boolean): void {
   const n = blocks.length & ~1;
+  const h = o.holes;
+  if (n === 0) {
+    for (let i = 0; i < h.length; i += HOLE) if (h[i + 3] < 0 && h[i] >= ack) h[i + 4]++;
+    return;
+  }
   const le0 = unwrap(Number(blocks[0]), o.base, ack), re0 = unwrap(Number(blocks[1]), o.base, ack);
   let dsack = re0 <= ack;
   if (!dsack && n >= 4) {
@@ -336,7 +338,6 @@ function sackIn(cx: TcpContext, s: DirState, o: DirState, odir: number, ack: num
   if (dsack) {
     if (s.dsack[0] !== le0 || s.dsack[1] !== re0) { count(cx, odir, C.spurious); s.dsack[0] = le0; s.dsack[1] = re0; }
   }
-  const h = o.holes;
   if (h.length === 0) return;
   let top = -Infinity;
   for (let i = dsack ? 2 : 0; i < n; i += 2) {
@@ -344,6 +345,6 @@ function sackIn(cx: TcpContext, s: DirState, o: DirState, odir: number, ack: num
     if (re > top) top = re;
   }
   for (let i = 0; i < h.length; i += HOLE) {
-    if (h[i + 3] < 0 && h[i] >= ack && h[i + 1] < top) h[i + 4]++;
+    if (h[i + 3] < 0 && h[i] >= ack && (dup || h[i + 1] < top)) h[i + 4]++;
   }
 }
