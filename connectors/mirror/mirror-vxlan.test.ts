@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { PacketSummary } from '../../schemas/types';
 import { MirrorConnector, type PacketSink } from './mirror';
 import { MirrorConfigSchema } from './config';
-import { waitFor } from './udp-replay';
+import { waitFor } from '../udp/udp-replay';
 
 const N = 40;
 

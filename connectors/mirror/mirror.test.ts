@@ -11,7 +11,7 @@ import { createConnector } from '../registry';
 import { MirrorConnector, type PacketSink } from './mirror';
 import { MirrorConfigSchema, type MirrorConfig } from './config';
 import { parseTunnel } from './tunnel';
-import { packetsInMessage, sendDatagrams, udpPayloads, waitFor } from './udp-replay';
+import { packetsInMessage, sendDatagrams, udpPayloads, waitFor } from '../udp/udp-replay';
 
 const PCAPS = path.resolve(__dirname, '../../../shared/pcaps');
 const FILES = [

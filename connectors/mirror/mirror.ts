@@ -5,41 +5,27 @@
  * through decodeFrame, and the tunnel fields come from the datagram itself (VNI, the sender as
  * outer_src_ip, our address as outer_dst_ip). Timestamps are receive times.
  *
- * A socket cannot be paused: while `maxInflightBatches` batches wait for Kafka, arriving
- * datagrams are dropped and counted (metrics.dropped('backpressure')), so memory stays bounded.
+ * The socket lifecycle (binding, backpressure drops, socket-buffer drops, flushing, close) is
+ * UdpSourceConnector's; this file only turns a datagram into a PacketSummary.
  */
-import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
 import { decodeFrame, DecodeStats, defaultPayloadPrefix, type DecodeOptions } from '../../lib/decode';
-import { ComponentMetrics } from '../../lib/metrics';
-import { logger } from '../../lib/log';
-import { TaplineError } from '../../lib/errors';
-import type { KafkaClient, TaplineProducer } from '../../lib/kafka';
+import type { KafkaClient } from '../../lib/kafka';
 import type { PacketSummary } from '../../schemas/types';
 import { PacketPublisher } from '../publisher';
-import type { Connector, ConnectorSummary } from '../types';
+import { UdpSourceConnector, type Flushable, type PacketSink, type UdpSourceStats } from '../udp/udp-source';
 import type { MirrorConfig } from './config';
-import { HrWallClock } from './clock';
-import { SendTracker } from './backpressure';
-import { DropPoller } from './socket-drops';
 import { parseTunnel, type Encapsulation } from './tunnel';
 
-/** Where summaries go: a PacketPublisher, or anything with the same add/flush contract (tests). */
-export interface PacketSink {
-  add(p: PacketSummary): Promise<void> | null;
-  flush(): Promise<void>;
-}
+export type { PacketSink };
 
-export interface MirrorStats {
+export interface MirrorStats extends UdpSourceStats {
   datagrams: number;
   /** datagrams whose tunnel header was unusable, by reason (nothing published for them) */
   malformed: Map<string, number>;
   /** inner frames published (including those the decoder marked malformed) */
   published: number;
-  droppedBackpressure: number;
-  /** datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp) */
-  droppedSocketBuffer: number;
 }
 
 /** Strips the IPv4-mapped prefix a dual-stack socket reports. */
@@ -57,82 +43,40 @@ export function localAddressFor(host: string, configured?: string): string | nul
   return addrs.length === 1 ? addrs[0].address : null;
 }
 
-export class MirrorConnector implements Connector {
-  readonly type = 'mirror';
-  readonly metrics: ComponentMetrics;
+export class MirrorConnector extends UdpSourceConnector<MirrorConfig, MirrorStats> {
+  declare readonly type: 'mirror';
   readonly decodeStats = new DecodeStats();
   readonly stats: MirrorStats = { datagrams: 0, malformed: new Map(), published: 0, droppedBackpressure: 0, droppedSocketBuffer: 0 };
-  private readonly log = logger('mirror');
   private readonly encapsulation: Encapsulation;
-  private readonly clock = new HrWallClock();
-  private socket: dgram.Socket | null = null;
-  private producer: TaplineProducer | null = null;
   private sink: PacketSink | null;
-  private tracker: SendTracker | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private drops: DropPoller | null = null;
-  private lastDropPoll = 0;
-  private boundPort = 0;
   private localAddr: string | null = null;
-  private summary: ConnectorSummary = { packets: 0, bytes: 0, malformed: 0, firstTsNs: null, lastTsNs: null };
-  private finished: Promise<ConnectorSummary> | null = null;
-  private finish: ((s: ConnectorSummary) => void) | null = null;
-  private closing: Promise<void> | null = null;
   private decodeOpts: DecodeOptions | null = null;
 
   /** `sink` replaces the Kafka publisher (tests, embedding); the config is only stored here. */
-  constructor(private readonly cfg: MirrorConfig, private readonly kafka: KafkaClient | null, sink?: PacketSink) {
-    this.metrics = new ComponentMetrics('mirror');
+  constructor(cfg: MirrorConfig, kafka: KafkaClient | null, sink?: PacketSink) {
+    super('mirror', cfg, kafka);
     this.encapsulation = cfg.encapsulation ?? (cfg.port === 6081 ? 'geneve' : 'vxlan');
     this.sink = sink ?? null;
   }
 
-  /** The bound UDP port (meaningful after start(); the configured one may be 0). */
-  get port(): number {
-    return this.boundPort;
-  }
-
   get observationPoint(): string {
-    return this.cfg.observationPoint ?? `mirror:${this.boundPort || this.cfg.port}`;
+    return this.cfg.observationPoint ?? `mirror:${this.port || this.cfg.port}`;
   }
 
-  async start(): Promise<void> {
-    if (this.socket || this.closing) return;
+  protected async openSinks(): Promise<Flushable[]> {
     if (!this.sink) {
-      if (!this.kafka) throw new TaplineError('CONFIG_INVALID', 'mirror', 'mirror connector needs a Kafka client or a sink');
-      this.producer = this.kafka.producer({ idempotent: true });
-      await this.producer.connect();
-      this.sink = new PacketPublisher(this.producer, this.cfg.topic, this.metrics, this.cfg.batchSize);
+      const producer = await this.connectProducer('mirror connector needs a Kafka client or a sink');
+      this.sink = new PacketPublisher(producer, this.cfg.topic, this.metrics, this.cfg.batchSize);
     }
-    this.tracker = new SendTracker(this.cfg.maxInflightBatches, this.metrics, this.log);
-    const sock = dgram.createSocket({ type: net.isIPv6(this.cfg.host) ? 'udp6' : 'udp4', reuseAddr: false });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(this.cfg.port, this.cfg.host, () => { sock.off('error', reject); resolve(); });
-      });
-    } catch (e) {
-      sock.close();
-      await this.producer?.close().catch(() => undefined);
-      throw new TaplineError('IO', 'mirror', `cannot listen on udp ${this.cfg.host}:${this.cfg.port}: ${(e as Error).message}`, { cause: e });
-    }
-    if (this.cfg.receiveBufferBytes) {
-      try { sock.setRecvBufferSize(this.cfg.receiveBufferBytes); } catch (e) { this.log.warn({ err: (e as Error).message }, 'cannot set SO_RCVBUF'); }
-    }
-    this.boundPort = sock.address().port;
-    this.drops = new DropPoller(this.cfg.host, this.boundPort);
+    return [this.sink];
+  }
+
+  /** The observation point and outer_dst_ip default to what the socket was bound to. */
+  protected listening(): void {
     this.localAddr = localAddressFor(this.cfg.host, this.cfg.localAddress);
     const prefix = this.cfg.payloadPrefixBytes;
     this.decodeOpts = { observationPoint: this.observationPoint, payloadPrefix: prefix === undefined ? defaultPayloadPrefix : () => prefix };
-    sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
-    sock.on('error', (e) => { this.metrics.error('IO'); this.log.error({ err: e.message }, 'mirror socket error'); });
-    this.socket = sock;
-    this.timer = setInterval(() => {
-      this.pollSocketDrops();
-      if (!this.tracker!.busy) this.tracker!.track(this.sink!.flush());
-    }, this.cfg.flushIntervalMs);
-    this.finished = new Promise((resolve) => { this.finish = resolve; });
-    this.log.info({ port: this.boundPort, host: this.cfg.host, encapsulation: this.encapsulation, observationPoint: this.observationPoint }, 'mirror receiver listening');
+    this.log.info({ port: this.port, host: this.cfg.host, encapsulation: this.encapsulation, observationPoint: this.observationPoint }, 'mirror receiver listening');
   }
 
   /** Parses one datagram into a summary, or null (counted) when its tunnel header is unusable. */
@@ -152,62 +96,20 @@ export class MirrorConnector implements Connector {
     return p;
   }
 
-  private onDatagram(msg: Buffer, sender: string): void {
-    const ts = this.clock.now();
+  /** Handles one datagram (after start()); `sender` is the UDP source, reported as outer_src_ip. */
+  handleDatagram(msg: Buffer, sender: string, tsNs: bigint): void {
     this.stats.datagrams++;
     this.metrics.received();
-    if (this.tracker!.busy) {
-      this.stats.droppedBackpressure++;
-      this.metrics.dropped('backpressure');
-      return;
-    }
-    const p = this.summarize(msg, sender, ts);
+    if (!this.admit()) return;
+    const p = this.summarize(msg, sender, tsNs);
     if (!p) return;
     this.stats.published++;
+    this.countPacket(p, p.wire_len, tsNs);
+    this.track(this.sink!.add(p));
+  }
+
+  protected logClosed(): void {
     const s = this.summary;
-    if (p.malformed) s.malformed++;
-    s.packets++;
-    s.bytes += p.wire_len;
-    s.firstTsNs ??= ts;
-    s.lastTsNs = ts;
-    this.tracker!.track(this.sink!.add(p));
-  }
-
-  /** Counts what the kernel dropped for our socket since the last poll (at most once a second unless forced). */
-  pollSocketDrops(force = false): void {
-    const now = Date.now();
-    if (!this.drops || (!force && now - this.lastDropPoll < 1000)) return;
-    this.lastDropPoll = now;
-    const n = this.drops.poll();
-    if (n > 0) {
-      this.stats.droppedSocketBuffer += n;
-      this.metrics.dropped('socket-buffer', n);
-    }
-  }
-
-  /** A live source never ends by itself: resolves after close() with what was published. */
-  done(): Promise<ConnectorSummary> {
-    if (!this.finished) return Promise.reject(new Error('mirror: done() before start()'));
-    return this.finished;
-  }
-
-  /** Stops receiving, sends what is queued, waits for outstanding sends. Safe to call twice. */
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.pollSocketDrops(true);
-    const sock = this.socket;
-    if (sock) await new Promise<void>((r) => sock.close(() => r()));
-    if (this.tracker && this.sink) {
-      this.tracker.track(this.sink.flush());
-      await this.tracker.drain();
-    }
-    await this.producer?.close().catch(() => undefined);
-    this.log.info({ ...this.summary, firstTsNs: String(this.summary.firstTsNs), lastTsNs: String(this.summary.lastTsNs), dropped: this.stats.droppedBackpressure, malformedDatagrams: Object.fromEntries(this.stats.malformed) }, 'mirror receiver closed');
-    this.finish?.(this.summary);
+    this.log.info({ ...s, firstTsNs: String(s.firstTsNs), lastTsNs: String(s.lastTsNs), dropped: this.stats.droppedBackpressure, malformedDatagrams: Object.fromEntries(this.stats.malformed) }, 'mirror receiver closed');
   }
 }

@@ -10,7 +10,7 @@ import type { KafkaClient, TaplineProducer } from '../../lib/kafka';
 import { AvroCodec } from '../../schemas';
 import { PROBE_RESULT_SCHEMA, type ProbeResult } from '../../schemas/probe-result';
 import type { Connector, ConnectorSummary } from '../types';
-import { SendTracker } from '../mirror/backpressure';
+import { SendTracker } from '../udp/backpressure';
 import type { ProbeConfig } from './config';
 import { Prober } from './prober';
 

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../lib/log';
 import type { ComponentMetrics } from '../../lib/metrics';
 import type { ProbeKind, ProbeResult } from '../../schemas/probe-result';
-import { HrWallClock } from '../mirror/clock';
+import { HrWallClock } from '../udp/clock';
 import { decodeProbe, encodeProbe } from './wire';
 
 export interface ProbeTarget { host: string; port: number; kinds: Array<'tcp' | 'udp'> }

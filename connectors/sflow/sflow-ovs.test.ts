@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { InterfaceCounters } from '../../schemas/interface-counters';
 import type { PacketSummary } from '../../schemas/types';
-import { waitFor } from '../mirror/udp-replay';
+import { waitFor } from '../udp/udp-replay';
 import { SflowConnector } from './sflow';
 import { SflowConfigSchema } from './config';
 

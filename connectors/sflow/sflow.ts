@@ -5,33 +5,23 @@
  * Counter samples with generic interface / ethernet counters -> InterfaceCounters on
  * `countersTopic`. Malformed datagrams are counted by reason and never stop the collector;
  * sequence-number gaps per agent/sub-agent are counted as lost datagrams.
- * Like every socket source, it drops (and counts) what arrives while Kafka is behind.
+ * Like every socket source, it drops (and counts) what arrives while Kafka is behind: the socket
+ * lifecycle is UdpSourceConnector's, this file only turns samples into records.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { decodeFrame, DecodeStats, defaultPayloadPrefix, type PayloadPolicy } from '../../lib/decode';
 import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6 } from '../../lib/decode/link';
-import { ComponentMetrics } from '../../lib/metrics';
-import { logger } from '../../lib/log';
+import type { ComponentMetrics } from '../../lib/metrics';
 import { TaplineError } from '../../lib/errors';
 import type { KafkaClient, OutMessage, TaplineProducer } from '../../lib/kafka';
 import { AvroCodec } from '../../schemas';
 import { INTERFACE_COUNTERS_SCHEMA, type InterfaceCounters } from '../../schemas/interface-counters';
-import type { PacketSummary } from '../../schemas/types';
 import { PacketPublisher } from '../publisher';
-import type { Connector, ConnectorSummary } from '../types';
-import { HrWallClock } from '../mirror/clock';
-import { SendTracker } from '../mirror/backpressure';
-import { DropPoller } from '../mirror/socket-drops';
-import type { PacketSink } from '../mirror/mirror';
+import { UdpSourceConnector, type Flushable, type PacketSink, type RecordSink, type UdpSourceStats } from '../udp/udp-source';
 import type { SflowConfig } from './config';
 import { parseSflow, SflowParseError, type CounterSample, type FlowSample, type SflowDatagram } from './parse';
 import { SequenceTracker } from './sequence';
 
-export interface CounterSink {
-  add(c: InterfaceCounters): Promise<void> | null;
-  flush(): Promise<void>;
-}
+export type CounterSink = RecordSink<InterfaceCounters>;
 
 /** Batches InterfaceCounters to Kafka (same contract as PacketPublisher), keyed by agent/source. */
 export class CountersPublisher implements CounterSink {
@@ -58,7 +48,7 @@ export class CountersPublisher implements CounterSink {
 const HEADER_LINKTYPES = new Map([[1, LINKTYPE_ETHERNET], [11, LINKTYPE_IPV4], [12, LINKTYPE_IPV6]]);
 const INT_MAX = 2 ** 31 - 1;
 
-export interface SflowStats {
+export interface SflowStats extends UdpSourceStats {
   datagrams: number;
   /** rejected datagrams by reason (nothing published from them) */
   malformed: Map<string, number>;
@@ -72,91 +62,42 @@ export interface SflowStats {
   countersPublished: number;
   /** raw header records with a header protocol we do not decode, by protocol */
   unsupportedHeaders: Map<number, number>;
-  droppedBackpressure: number;
-  /** datagrams the kernel dropped because the socket buffer was full (from /proc/net/udp) */
-  droppedSocketBuffer: number;
 }
 
-export class SflowConnector implements Connector {
-  readonly type = 'sflow';
-  readonly metrics: ComponentMetrics;
+export class SflowConnector extends UdpSourceConnector<SflowConfig, SflowStats> {
+  declare readonly type: 'sflow';
   readonly decodeStats = new DecodeStats();
   readonly sequences = new SequenceTracker();
   readonly stats: SflowStats = {
     datagrams: 0, malformed: new Map(), flowSamples: 0, counterSamples: 0, counterSamplesSkipped: 0, otherSamples: 0,
     packetsPublished: 0, countersPublished: 0, unsupportedHeaders: new Map(), droppedBackpressure: 0, droppedSocketBuffer: 0,
   };
-  private readonly log = logger('sflow');
-  private readonly clock = new HrWallClock();
-  private socket: dgram.Socket | null = null;
-  private producer: TaplineProducer | null = null;
   private packets: PacketSink | null;
   private counters: CounterSink | null;
-  private tracker: SendTracker | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private drops: DropPoller | null = null;
-  private lastDropPoll = 0;
-  private boundPort = 0;
   private readonly payloadPrefix: PayloadPolicy;
-  private summary: ConnectorSummary = { packets: 0, bytes: 0, malformed: 0, firstTsNs: null, lastTsNs: null };
-  private finished: Promise<ConnectorSummary> | null = null;
-  private finish: ((s: ConnectorSummary) => void) | null = null;
-  private closing: Promise<void> | null = null;
 
   /** `sinks` replace the Kafka publishers (tests, embedding); the config is only stored here. */
-  constructor(private readonly cfg: SflowConfig, private readonly kafka: KafkaClient | null,
-    sinks?: { packets: PacketSink; counters: CounterSink }) {
-    this.metrics = new ComponentMetrics('sflow');
+  constructor(cfg: SflowConfig, kafka: KafkaClient | null, sinks?: { packets: PacketSink; counters: CounterSink }) {
+    super('sflow', cfg, kafka);
     this.packets = sinks?.packets ?? null;
     this.counters = sinks?.counters ?? null;
     const n = cfg.payloadPrefixBytes;
     this.payloadPrefix = n === undefined ? defaultPayloadPrefix : () => n;
   }
 
-  get port(): number {
-    return this.boundPort;
-  }
-
-  async start(): Promise<void> {
-    if (this.socket || this.closing) return;
+  protected async openSinks(): Promise<Flushable[]> {
     if (!this.packets || !this.counters) {
-      if (!this.kafka) throw new TaplineError('CONFIG_INVALID', 'sflow', 'sflow connector needs a Kafka client or sinks');
-      this.producer = this.kafka.producer({ idempotent: true });
-      await this.producer.connect();
+      const producer = await this.connectProducer('sflow connector needs a Kafka client or sinks');
       // the packets topic belongs to the pipeline; the counters topic is this connector's own
-      await this.kafka.ensureTopics([{ topic: this.cfg.countersTopic, partitions: this.cfg.countersTopicPartitions }]);
-      this.packets = new PacketPublisher(this.producer, this.cfg.topic, this.metrics, this.cfg.batchSize);
-      this.counters = new CountersPublisher(this.producer, this.cfg.countersTopic, this.metrics, this.cfg.batchSize);
+      await this.kafka!.ensureTopics([{ topic: this.cfg.countersTopic, partitions: this.cfg.countersTopicPartitions }]);
+      this.packets = new PacketPublisher(producer, this.cfg.topic, this.metrics, this.cfg.batchSize);
+      this.counters = new CountersPublisher(producer, this.cfg.countersTopic, this.metrics, this.cfg.batchSize);
     }
-    this.tracker = new SendTracker(this.cfg.maxInflightBatches, this.metrics, this.log);
-    const sock = dgram.createSocket({ type: net.isIPv6(this.cfg.host) ? 'udp6' : 'udp4' });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(this.cfg.port, this.cfg.host, () => { sock.off('error', reject); resolve(); });
-      });
-    } catch (e) {
-      sock.close();
-      await this.producer?.close().catch(() => undefined);
-      throw new TaplineError('IO', 'sflow', `cannot listen on udp ${this.cfg.host}:${this.cfg.port}: ${(e as Error).message}`, { cause: e });
-    }
-    if (this.cfg.receiveBufferBytes) {
-      try { sock.setRecvBufferSize(this.cfg.receiveBufferBytes); } catch (e) { this.log.warn({ err: (e as Error).message }, 'cannot set SO_RCVBUF'); }
-    }
-    this.boundPort = sock.address().port;
-    this.drops = new DropPoller(this.cfg.host, this.boundPort);
-    sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address));
-    sock.on('error', (e) => { this.metrics.error('IO'); this.log.error({ err: e.message }, 'sflow socket error'); });
-    this.socket = sock;
-    this.timer = setInterval(() => { this.pollSocketDrops(); this.flushAll(); }, this.cfg.flushIntervalMs);
-    this.finished = new Promise((resolve) => { this.finish = resolve; });
-    this.log.info({ port: this.boundPort, host: this.cfg.host }, 'sflow collector listening');
+    return [this.packets, this.counters];
   }
 
-  private flushAll(): void {
-    if (this.tracker!.busy) return;
-    this.tracker!.track(this.packets!.flush());
-    this.tracker!.track(this.counters!.flush());
+  protected listening(): void {
+    this.log.info({ port: this.port, host: this.cfg.host }, 'sflow collector listening');
   }
 
   private reject(reason: string): void {
@@ -196,13 +137,6 @@ export class SflowConnector implements Connector {
     return this.cfg.observationPoint ?? `sflow:${dg.agent}/${s.sourceIdIndex}`;
   }
 
-  private admit(): boolean {
-    if (!this.tracker!.busy) return true;
-    this.stats.droppedBackpressure++;
-    this.metrics.dropped('backpressure');
-    return false;
-  }
-
   private flowSample(dg: SflowDatagram, s: FlowSample, ts: bigint): void {
     this.stats.flowSamples++;
     const opts = { observationPoint: this.observationPoint(dg, s), samplingRate: Math.min(Math.max(s.samplingRate, 1), INT_MAX), payloadPrefix: this.payloadPrefix };
@@ -216,14 +150,9 @@ export class SflowConnector implements Connector {
       if (!this.admit()) continue;
       const wireLen = Math.min(Math.max(h.frameLength, h.header.length), INT_MAX);
       const p = decodeFrame({ linkType, data: h.header, ts_ns: ts, wireLen, capLen: h.header.length }, opts, this.decodeStats);
-      this.tracker!.track(this.packets!.add(p));
+      this.track(this.packets!.add(p));
       this.stats.packetsPublished++;
-      const sum = this.summary;
-      if (p.malformed) sum.malformed++;
-      sum.packets++;
-      sum.bytes += wireLen;
-      sum.firstTsNs ??= ts;
-      sum.lastTsNs = ts;
+      this.countPacket(p, wireLen, ts);
     }
   }
 
@@ -237,52 +166,14 @@ export class SflowConnector implements Connector {
       source_id_type: s.sourceIdType, source_id_index: s.sourceIdIndex,
       generic: s.generic, ethernet: s.ethernet,
     };
-    this.tracker!.track(this.counters!.add(rec));
+    this.track(this.counters!.add(rec));
     this.stats.countersPublished++;
   }
 
-  private onDatagram(msg: Buffer, sender: string): void {
-    this.handleDatagram(msg, sender, this.clock.now());
-  }
-
-  /** Counts what the kernel dropped for our socket since the last poll (at most once a second unless forced). */
-  pollSocketDrops(force = false): void {
-    const now = Date.now();
-    if (!this.drops || (!force && now - this.lastDropPoll < 1000)) return;
-    this.lastDropPoll = now;
-    const n = this.drops.poll();
-    if (n > 0) {
-      this.stats.droppedSocketBuffer += n;
-      this.metrics.dropped('socket-buffer', n);
-    }
-  }
-
-  /** A live source never ends by itself: resolves after close() with the packets published. */
-  done(): Promise<ConnectorSummary> {
-    if (!this.finished) return Promise.reject(new Error('sflow: done() before start()'));
-    return this.finished;
-  }
-
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.pollSocketDrops(true);
-    const sock = this.socket;
-    if (sock) await new Promise<void>((r) => sock.close(() => r()));
-    if (this.tracker && this.packets && this.counters) {
-      this.tracker.track(this.packets.flush());
-      this.tracker.track(this.counters.flush());
-      await this.tracker.drain();
-    }
-    await this.producer?.close().catch(() => undefined);
+  protected logClosed(): void {
     this.log.info({
       datagrams: this.stats.datagrams, packets: this.stats.packetsPublished, counters: this.stats.countersPublished,
       malformed: Object.fromEntries(this.stats.malformed), ...this.sequences.counts, droppedBackpressure: this.stats.droppedBackpressure,
     }, 'sflow collector closed');
-    this.finish?.(this.summary);
   }
 }
