@@ -11,7 +11,7 @@ import { createConnector } from '../registry';
 import { MirrorConnector, type PacketSink } from './mirror';
 import { MirrorConfigSchema, type MirrorConfig } from './config';
 import { parseTunnel } from './tunnel';
-import { packetsInMessage, sendDatagrams, udpPayloads, waitFor } from '../udp/udp-replay';
+import { junkDatagrams, packetsInMessage, sendDatagrams, udpPayloads, waitFor } from '../udp/udp-replay';
 
 const PCAPS = path.resolve(__dirname, '../../../shared/pcaps');
 const FILES = [
@@ -133,16 +133,7 @@ describe('mirror connector', function () {
       ...(await udpPayloads(path.join(PCAPS, 'zeek_tunnels-vxlan-encapsulated-http.pcap'), 4789)),
       ...(await udpPayloads(path.join(PCAPS, 'zeek_tunnels-geneve-many-options.pcap'), 6081)),
     ].map((d) => d.payload);
-    let seed = 7;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
-    const junk: Buffer[] = [];
-    for (let i = 0; i < 600; i++) {
-      const base = real[rnd(real.length)];
-      const kind = rnd(3);
-      if (kind === 0) junk.push(base.subarray(0, rnd(base.length) + 1)); // truncated
-      else if (kind === 1) { const b = Buffer.from(base); for (let k = 0; k < 8; k++) b[rnd(b.length)] = rnd(256); junk.push(b); } // bit rot
-      else { const b = Buffer.alloc(rnd(200) + 1); for (let k = 0; k < b.length; k++) b[k] = rnd(256); junk.push(b); } // noise
-    }
+    const junk = junkDatagrams(real, { seed: 7, count: 600, flips: 8, noiseMax: 200 });
     try {
       await sendDatagrams(junk, '127.0.0.1', c.port);
       await sendDatagrams(junk, '127.0.0.1', g.port);

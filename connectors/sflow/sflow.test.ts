@@ -9,7 +9,7 @@ import { AvroCodec } from '../../schemas';
 import { INTERFACE_COUNTERS_SCHEMA, INTERFACE_COUNTERS_TOPIC, type InterfaceCounters } from '../../schemas/interface-counters';
 import type { PacketSummary } from '../../schemas/types';
 import { createConnector } from '../registry';
-import { packetsInMessage, sendDatagrams, udpPayloads, waitFor } from '../udp/udp-replay';
+import { junkDatagrams, packetsInMessage, sendDatagrams, udpPayloads, waitFor } from '../udp/udp-replay';
 import type { PacketSink } from '../udp/udp-source';
 import { SflowConnector, type CounterSink } from './sflow';
 import { SflowConfigSchema } from './config';
@@ -195,16 +195,8 @@ describe('sflow connector', function () {
 
   it('survives random, truncated and corrupted datagrams, counting every rejected one', async () => {
     const real = [...(await udpPayloads(NDPI, 6343)), ...(await udpPayloads(HP, 6343))].map((d) => d.payload);
-    let seed = 11;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
-    const junk: Buffer[] = [];
-    for (let i = 0; i < 1500; i++) {
-      const base = real[rnd(real.length)];
-      const kind = rnd(3);
-      if (kind === 0) junk.push(base.subarray(0, rnd(base.length) + 1));
-      else if (kind === 1) { const b = Buffer.from(base); for (let k = 0; k < 6; k++) b[rnd(b.length)] = rnd(256); junk.push(b); }
-      else { const b = Buffer.alloc(rnd(300) + 1); for (let k = 0; k < b.length; k++) b[k] = rnd(256); if (rnd(2) && b.length >= 4) b.writeUInt32BE(5, 0); junk.push(b); }
-    }
+    // half the noise starts with sFlow version 5, so it reaches the parser beyond the version check
+    const junk = junkDatagrams(real, { seed: 11, count: 1500, flips: 6, noiseMax: 300, dressNoise: (b, rnd) => { if (rnd(2) && b.length >= 4) b.writeUInt32BE(5, 0); } });
     const { c, sinks } = await replay([], {}, () => [...junk, ...real]);
     const rejected = [...c.stats.malformed.values()].reduce((a, b) => a + b, 0);
     assert.equal(c.stats.datagrams, junk.length + real.length);

@@ -1,7 +1,7 @@
 /**
  * Test support: the UDP payloads of the datagrams in a capture file, and a sender that replays
- * them as real datagrams, and the decoding of packets-topic messages. Used by the mirror and
- * sflow tests (corpus replay).
+ * them as real datagrams, junk derived from them, and the decoding of packets-topic messages.
+ * Used by the mirror and sflow tests (corpus replay).
  */
 import dgram from 'node:dgram';
 import fs from 'node:fs';
@@ -55,6 +55,33 @@ export async function sendDatagrams(payloads: Buffer[], host: string, port: numb
   } finally {
     sock.close();
   }
+}
+
+export interface JunkOptions {
+  /** seed of the generator: the same seed gives the same datagrams, so a failure reproduces */
+  seed: number;
+  count: number;
+  /** bytes overwritten in a corrupted copy of a real datagram */
+  flips: number;
+  /** noise datagrams are 1..noiseMax bytes */
+  noiseMax: number;
+  /** shapes a noise datagram further (e.g. a plausible version word), drawing from the same generator */
+  dressNoise?: (b: Buffer, rnd: (n: number) => number) => void;
+}
+
+/** Datagrams a receiver must survive: truncated and corrupted copies of `real`, and noise, in equal shares. */
+export function junkDatagrams(real: Buffer[], o: JunkOptions): Buffer[] {
+  let seed = o.seed;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const junk: Buffer[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const base = real[rnd(real.length)];
+    const kind = rnd(3);
+    if (kind === 0) junk.push(base.subarray(0, rnd(base.length) + 1)); // truncated
+    else if (kind === 1) { const b = Buffer.from(base); for (let k = 0; k < o.flips; k++) b[rnd(b.length)] = rnd(256); junk.push(b); } // bit rot
+    else { const b = Buffer.alloc(rnd(o.noiseMax) + 1); for (let k = 0; k < b.length; k++) b[k] = rnd(256); o.dressNoise?.(b, rnd); junk.push(b); } // noise
+  }
+  return junk;
 }
 
 /** Polls until cond() holds or timeoutMs passes. */
