@@ -24,7 +24,7 @@ export const MetricsConfigSchema = z.object({
   maxHoles: z.number().int().min(1).max(10_000).default(64),
   /** TSvals and ICMP echo requests remembered per flow */
   maxPending: z.number().int().min(1).max(10_000).default(32),
-  /** a gap filled later than this (when no handshake RTT is known) counts as loss before the mirror */
+  /** a gap first filled later than max(handshake RTT, this) after it opened counts as loss before the mirror (without 3 dup ACK / SACK signals) */
   reorderThresholdMs: z.number().min(0).default(3),
 }).strict();
 
