@@ -36,7 +36,8 @@ export function connectorRegistry(): Map<string, ConnectorRegistration> {
   return cache;
 }
 
-export function createConnector(type: string, config: Record<string, unknown>, kafka: KafkaClient): Connector {
+/** Validates a connector's configuration without creating it (commands check before starting services). */
+export function validateConnectorConfig(type: string, config: Record<string, unknown>): unknown {
   const reg = connectorRegistry().get(type);
   if (!reg) {
     throw new TaplineError('CONFIG_INVALID', 'connectors', `unknown connector type "${type}" (known: ${[...connectorRegistry().keys()].join(', ')})`);
@@ -45,5 +46,10 @@ export function createConnector(type: string, config: Record<string, unknown>, k
   if (!r.success) {
     throw new TaplineError('CONFIG_INVALID', type, `invalid ${type} configuration: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  return reg.create(r.data, kafka);
+  return r.data;
+}
+
+export function createConnector(type: string, config: Record<string, unknown>, kafka: KafkaClient): Connector {
+  const data = validateConnectorConfig(type, config);
+  return connectorRegistry().get(type)!.create(data, kafka);
 }

@@ -10,16 +10,29 @@ import YAML from 'yaml';
 import { configFrom, withServiceOptions } from '../options';
 import { ensurePipelineTopics, startServices } from '../services';
 import { runUntilSignal } from '../run-until-signal';
-import { createConnector, connectorRegistry } from '../../connectors/registry';
+import { createConnector, connectorRegistry, validateConnectorConfig } from '../../connectors/registry';
+import type { Services } from '../services';
 import { StageRunner } from '../../pipelines/runtime/kafka-runner';
 import { createStage, STAGES } from '../../pipelines/registry';
 import { TimescaleSink } from '../../pipelines/sinks/timescale';
 import { TaplineError } from '../../lib/errors';
+import type { TaplineConfig } from '../../lib/config';
 
 function collectSet(v: string, prev: Record<string, unknown>): Record<string, unknown> {
   const i = v.indexOf('=');
   if (i <= 0) throw new TaplineError('CONFIG_INVALID', 'cli', `--set expects key=value, got "${v}"`);
   return { ...prev, [v.slice(0, i)]: YAML.parse(v.slice(i + 1)) };
+}
+
+/** Runs `fn` with the services up; the clients are closed however it ends (so the process can exit). */
+async function withServices(cfg: TaplineConfig, fn: (s: Services) => Promise<void>): Promise<void> {
+  const s = await startServices(cfg);
+  try {
+    await ensurePipelineTopics(cfg, s.kafka);
+    await fn(s);
+  } finally {
+    await s.closeClients();
+  }
 }
 
 export function register(program: Command): void {
@@ -28,17 +41,15 @@ export function register(program: Command): void {
     .option('--set <key=value>', 'connector setting (repeatable), e.g. --set path=demo/bro-org-http.pcap', collectSet, {})
     .action(async (type: string, opts: { set: Record<string, unknown> }, cmd: Command) => {
       const cfg = configFrom(cmd);
-      const s = await startServices(cfg);
-      await ensurePipelineTopics(cfg, s.kafka);
       const packets = connectorRegistry().get(type)?.emitsPackets ? { topic: cfg.topics.packets } : {};
-      const connector = createConnector(type, { ...packets, ...opts.set }, s.kafka);
-      await connector.start();
-      await runUntilSignal(cfg, `capture ${type}`, connector.done(), async () => {
-        await connector.close();
-        await s.closeClients();
+      validateConnectorConfig(type, { ...packets, ...opts.set }); // before anything is started
+      await withServices(cfg, async (s) => {
+        const connector = createConnector(type, { ...packets, ...opts.set }, s.kafka);
+        await connector.start();
+        await runUntilSignal(cfg, `capture ${type}`, connector.done(), () => connector.close());
+        const summary = await connector.done();
+        process.stdout.write(`${JSON.stringify({ ...summary, firstTsNs: String(summary.firstTsNs), lastTsNs: String(summary.lastTsNs) })}\n`);
       });
-      const summary = await connector.done().catch((e: Error) => { throw e; });
-      process.stdout.write(`${JSON.stringify({ ...summary, firstTsNs: String(summary.firstTsNs), lastTsNs: String(summary.lastTsNs) })}\n`);
     });
 
   withServiceOptions(program.command('stage <name>'))
@@ -48,12 +59,12 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { bounded: boolean; group?: string }, cmd: Command) => {
       const cfg = configFrom(cmd);
       const def = createStage(name, cfg);
-      const s = await startServices(cfg);
-      await ensurePipelineTopics(cfg, s.kafka);
-      const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded,
-        groupId: opts.group, guarantee: cfg.kafka.guarantee });
-      await runner.start();
-      await runUntilSignal(cfg, `stage ${name}`, runner.done(), async () => { await runner.close(); await s.closeClients(); });
+      await withServices(cfg, async (s) => {
+        const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded,
+          groupId: opts.group, guarantee: cfg.kafka.guarantee });
+        await runner.start();
+        await runUntilSignal(cfg, `stage ${name}`, runner.done(), () => runner.close());
+      });
     });
 
   withServiceOptions(program.command('sink <kind>'))
@@ -62,21 +73,20 @@ export function register(program: Command): void {
     .action(async (kind: string, opts: { bounded: boolean }, cmd: Command) => {
       if (kind !== 'timescale') throw new TaplineError('CONFIG_INVALID', 'cli', `unknown sink "${kind}" (kinds: timescale)`);
       const cfg = configFrom(cmd);
-      const s = await startServices(cfg);
-      await ensurePipelineTopics(cfg, s.kafka);
-      const sink = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize },
-        { kafka: s.kafka, pool: s.pool, bounded: opts.bounded });
-      await sink.start();
-      await runUntilSignal(cfg, 'sink timescale', sink.done(), async () => { await sink.close(); await s.closeClients(); });
+      await withServices(cfg, async (s) => {
+        const sink = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize },
+          { kafka: s.kafka, pool: s.pool, bounded: opts.bounded });
+        await sink.start();
+        await runUntilSignal(cfg, 'sink timescale', sink.done(), () => sink.close());
+      });
     });
 
   withServiceOptions(program.command('topics'))
     .description('create the pipeline\'s Kafka topics (missing ones only)')
     .action(async (_opts: unknown, cmd: Command) => {
       const cfg = configFrom(cmd);
-      const s = await startServices(cfg);
-      await ensurePipelineTopics(cfg, s.kafka);
-      await s.closeClients();
-      process.stdout.write(`topics ready on ${s.brokers.join(',')}: ${Object.values(cfg.topics).join(', ')}\n`);
+      await withServices(cfg, async (s) => {
+        process.stdout.write(`topics ready on ${s.brokers.join(',')}: ${Object.values(cfg.topics).join(', ')}\n`);
+      });
     });
 }

@@ -3,7 +3,9 @@
  * TimescaleDB, replays the file through the pipeline, prints the top flows and how to look at
  * them with psql, checks them against tshark, then stops what it started unless --keep.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { TaplineError } from '../../lib/errors';
 import type { TaplineConfig } from '../../lib/config';
 import { startServices, ensurePipelineTopics, type Services } from '../services';
 import { replayFile, type ReplayResult } from '../../pipelines/replay';
@@ -19,6 +21,7 @@ export interface DemoResult { replay: ReplayResult; top: TopFlow[]; tshark: Tsha
 export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promise<DemoResult> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const file = path.resolve(opts.file ?? DEMO_FILE);
+  if (!fs.existsSync(file)) throw new TaplineError('IO', 'demo', `capture file not found: ${file}`);
   const t0 = Date.now();
   out('tapline demo: starting Kafka and TimescaleDB (the first run downloads Kafka from Maven Central) ...');
   const services: Services = await startServices(cfg, (line) => process.stderr.write(`  ${line}\n`));
