@@ -42,7 +42,9 @@ async function committed(kafka: KafkaClient, group: string): Promise<bigint> {
 describe('exactly-once aggregation survives SIGKILLed workers @integration', function () {
   this.timeout(600_000);
   let child: ChildProcess | null = null;
-  after(() => { child?.kill('SIGKILL'); });
+  const spawned: ChildProcess[] = [];
+  // Whatever happens to the test, no worker process outlives it.
+  after(() => { for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
 
   it('produces the same windows as an uninterrupted run after 3 kills, a scale-out to two workers and a hand-over', async () => {
     const s = await testServices();
@@ -75,6 +77,7 @@ describe('exactly-once aggregation survives SIGKILLed workers @integration', fun
     for (let kill = 0; kill < 3; kill++) {
       const before = await committed(kafka, group);
       child = spawn(process.execPath, [path.join(ROOT, 'bin/tapline.js'), 'stage', 'aggregate', '--group', group], { env, stdio: 'ignore' });
+      spawned.push(child);
       // Kill once this worker has committed progress of its own, while input remains.
       const deadline = Date.now() + 120_000;
       let now = before;
@@ -97,6 +100,7 @@ describe('exactly-once aggregation survives SIGKILLed workers @integration', fun
       const c = spawn(process.execPath, [path.join(ROOT, 'bin/tapline.js'), 'stage', 'aggregate', '--group', group],
         { env: { ...env, TAPLINE_LOG_LEVEL: 'info', TAPLINE_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });
       c.stderr!.on('data', (d: Buffer) => { logs[i] += d.toString(); });
+      spawned.push(c);
       return c;
     });
     const restoredBy = (i: number) => new Set([...logs[i].matchAll(/"partition":(\d+)[^\n]*"msg":"task restored"/g)].map((m) => m[1]));
