@@ -78,7 +78,7 @@ function timeTask(def: StageDefinition<PacketSummary>, bs: PacketSummary[][]): n
   for (const b of bs) {
     for (const v of b) task.process({ topic: 'in', partition: 0, offset, key: null, value: v, timestampNs: def.timestampOf(v) });
     offset++;
-    task.punctuate();
+    // punctuation happens inside process() at stream-time boundaries
     task.drain();
   }
   task.punctuate(END_OF_STREAM);

@@ -150,7 +150,6 @@ export class StageRunner<V> {
         task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: this.def.timestampOf(value) });
       }
     }
-    task.punctuate();
     this.metrics.streamTime(task.streamTimeNs);
     try {
       await this.commit(slot, deadLetters, false);

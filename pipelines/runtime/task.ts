@@ -19,6 +19,8 @@ export class Task<V> {
   private streamTime = -1n;
   private lastPunctuated = -1n;
   private outbox: Emitted[] = [];
+  /** stream-time interval between punctuations (StageDefinition.punctuateEveryNs, default 1 s) */
+  private readonly interval: bigint;
   /** next input offset after the last processed record */
   nextOffset = -1n;
 
@@ -26,6 +28,7 @@ export class Task<V> {
     globals: Map<string, GlobalTable<unknown>> = new Map()) {
     for (const [topic, schema] of Object.entries(def.outputs)) this.codecs.set(topic, new AvroCodec(schema));
     for (const name of def.stores) this.stores.set(name, new InMemoryStore(name));
+    this.interval = def.punctuateEveryNs ?? 1_000_000_000n;
     const ctx: ProcessorContext = {
       stage: def.name,
       partition,
@@ -71,11 +74,20 @@ export class Task<V> {
     this.processor.process(rec);
     if (rec.timestampNs > this.streamTime) this.streamTime = rec.timestampNs;
     this.nextOffset = rec.offset + 1n;
+    // Punctuation happens when stream time crosses a boundary of the punctuation interval,
+    // decided record by record: so it falls at the same records however the input was fetched
+    // or batched, and a restored task punctuates exactly where an uninterrupted one would.
+    if (this.streamTime >= this.nextPunctuation()) this.punctuate(this.streamTime);
+  }
+
+  private nextPunctuation(): bigint {
+    if (this.lastPunctuated < 0n) return 0n;
+    return this.lastPunctuated - (this.lastPunctuated % this.interval) + this.interval;
   }
 
   /** Lets the processor act on stream-time progress; END_OF_STREAM closes everything. */
-  punctuate(to?: bigint): void {
-    const t = to ?? this.streamTime;
+  punctuate(to: bigint): void {
+    const t = to;
     if (t <= this.lastPunctuated) return;
     // END_OF_STREAM ends one bounded run; it must not stay recorded (and be restored) as the
     // time reached, or a later run's punctuations would all look like the past.

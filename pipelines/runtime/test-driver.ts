@@ -48,7 +48,7 @@ export class TopologyTestDriver<V> {
     this.pipeMessage(key, [value], partition);
   }
 
-  /** One input message holding several records (batched inputs); punctuates once after it. */
+  /** One input message holding several records (batched inputs). */
   pipeMessage(key: string | null, values: V[], partition = this.partitionOf(key)): void {
     const decoded = this.inputCodec.decode(this.inputCodec.encode(values));
     const offset = this.offsets.get(partition) ?? 0n;
@@ -57,7 +57,6 @@ export class TopologyTestDriver<V> {
     for (const v of decoded) {
       task.process({ topic: this.def.input.topic, partition, offset, key, value: v, timestampNs: this.def.timestampOf(v) });
     }
-    task.punctuate();
     this.collect(task);
   }
 

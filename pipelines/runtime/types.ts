@@ -83,6 +83,8 @@ export interface StageDefinition<V> {
   outputs: Record<string, string>;
   stores: string[];
   globals?: GlobalTableSpec<never>[];
+  /** Punctuate whenever stream time crosses a multiple of this (ns); default 1 s. */
+  punctuateEveryNs?: bigint;
   timestampOf(value: V): bigint;
   create(): Processor<V>;
 }

@@ -21,6 +21,8 @@ export function pathLossStage(raw: Partial<PathLossConfig> = {}): StageDefinitio
     outputs: { [cfg.outputTopic]: PATH_LOSS_SCHEMA },
     stores: [FLOW_STORE, WINDOW_STORE],
     timestampOf: (p) => BigInt(p.ts_ns),
+    // Pending packets are settled when the horizon has passed: punctuate at that granularity.
+    punctuateEveryNs: BigInt(Math.max(10, Math.min(cfg.horizonMs, 1000))) * 1_000_000n,
     create: () => new PathLossProcessor(cfg),
   };
 }
