@@ -21,6 +21,7 @@ import type { StageDefinition } from '../pipelines/runtime/types';
 import { TopologyTestDriver } from '../pipelines/runtime/test-driver';
 import { InputCodec } from '../pipelines/runtime/input-codec';
 import { Task } from '../pipelines/runtime/task';
+import { GlobalTable } from '../pipelines/runtime/global-table';
 import { END_OF_STREAM } from '../pipelines/runtime/types';
 import { ComponentMetrics } from '../lib/metrics';
 import { logger } from '../lib/log';
@@ -72,7 +73,8 @@ function timeDriver(def: StageDefinition<PacketSummary>, bs: PacketSummary[][], 
 
 /** The processor alone (records already decoded; outputs still Avro-encoded by the task). */
 function timeTask(def: StageDefinition<PacketSummary>, bs: PacketSummary[][]): number {
-  const task = new Task(def, 0, new ComponentMetrics(`${def.name}-bench`), logger(`${def.name}-bench`));
+  const globals = new Map((def.globals ?? []).map((g) => [g.name, new GlobalTable<unknown>(g as never)]));
+  const task = new Task(def, 0, new ComponentMetrics(`${def.name}-bench`), logger(`${def.name}-bench`), globals);
   const t = process.hrtime.bigint();
   let offset = 0n;
   for (const b of bs) {
