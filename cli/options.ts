@@ -1,5 +1,5 @@
 /** Options shared by commands that talk to Kafka and TimescaleDB, and config loading from them. */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type TaplineConfig } from '../lib/config';
 import { parseBrokerList } from '../lib/services/kafka-broker';
 import { validateStageSections } from '../pipelines/registry';
@@ -20,4 +20,13 @@ export function configFrom(cmd: Command): TaplineConfig {
   });
   validateStageSections(cfg); // a typo in any stage section stops every command, not just that stage
   return cfg;
+}
+
+/** Commander argument parser for a positive integer option (a bad value is a usage error). */
+export function positiveInt(name: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
 }

@@ -3,7 +3,8 @@
  * lib/services/timescale/embedded.ts). `start` leaves it running in the background; with --pg
  * (or TAPLINE_PG_URL) it only checks the user's server and starts nothing.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from '../options';
 import { ensureTimescale } from '../../lib/db/pool';
 import { logger } from '../../lib/log';
 import { EmbeddedTimescale, type EmbeddedOptions } from '../../lib/services/timescale/embedded';
@@ -17,13 +18,7 @@ interface DbFlags {
   timeout?: number;
 }
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
+const int = positiveInt;
 
 function withDbOptions(cmd: Command): Command {
   return cmd

@@ -3,7 +3,8 @@
  * (lib/services/kafka-broker.ts). `start` leaves the broker running in the background;
  * with --brokers (or TAPLINE_KAFKA_BROKERS) it only checks the user's cluster and starts nothing.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from '../options';
 import { logger } from '../../lib/log';
 import { ensureKafka, KafkaBroker, KafkaBrokerOptions, parseBrokerList } from '../../lib/services/kafka-broker';
 
@@ -19,13 +20,7 @@ interface BrokerFlags {
   timeout?: number;
 }
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
+const int = positiveInt;
 
 function withBrokerOptions(cmd: Command): Command {
   return cmd
