@@ -14,11 +14,10 @@
  * each a bounded exactly-once StageRunner run against the real broker.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaClient, readPartitionsToEnd } from '../lib/kafka';
 import { KafkaBroker } from '../lib/services/kafka-broker';
@@ -35,24 +34,11 @@ import { aggregateStage } from '../pipelines/stages/aggregate';
 import { identifyStage } from '../pipelines/stages/identify';
 import { rollupStage } from '../pipelines/stages/rollup';
 import { vmEventsStage } from '../pipelines/stages/vm-events';
+import { LAB_DIR, lab, labAsync, labMissing } from './support/lab';
 
-const LAB = path.resolve(__dirname, '..', 'scripts', 'lab');
+const LAB = LAB_DIR;
 const KAFKA_PORT = 39292;
 
-function lab(script: string, ...args: string[]): string {
-  return execFileSync('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-}
-async function labAsync(script: string, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', timeout: 60_000 });
-  return stdout;
-}
-function labMissing(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const t of ['ip', 'tc', 'ethtool', 'tcpdump', 'curl', 'python3', 'java']) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return `${t} missing`;
-  }
-  return null;
-}
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 
@@ -101,7 +87,7 @@ describe('identify on the lab: a VM live-migrated mid-traffic keeps its identity
   let labUp = false;
 
   before(async function () {
-    const why = labMissing();
+    const why = labMissing(['tcpdump', 'curl', 'python3', 'java']);
     if (why) throw new Error(`the lab cannot run here: ${why} (bash .ci/run installs what it needs)`);
     // The lab is shared by everyone on this machine: outside CI, one that is up may be in use by
     // someone else, so it is only rebuilt when asked to (TAPLINE_LAB_REBUILD=1).

@@ -32,7 +32,7 @@
  * iperf3's own sender retransmission counts (TCP_INFO) are printed next to them.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,22 +40,12 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capturePackets, perFlow, runMetrics, type FlowTotals } from '../pipelines/stages/metrics/reference';
 import type { FlowMetrics } from '../schemas/flow-metrics';
+import { lab, labMissing, startTcpdump, stopped } from './support/lab';
 
-const LAB = path.resolve(__dirname, '..', 'scripts', 'lab');
 const VM_IP: Record<string, string> = { vm1: '10.77.1.11', vm2: '10.77.1.12', vm3: '10.77.2.13', vm4: '10.77.2.14' };
 const SECONDS = 4;
 const TBF = ['20mbit', '16kb', '30kb'];
 
-function lab(script: string, ...args: string[]): string {
-  return execFileSync('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-}
-function labMissing(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const t of ['ip', 'tc', 'ethtool', 'tcpdump', 'iperf3', 'taskset']) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return `${t} missing`;
-  }
-  return null;
-}
 
 interface TbfStats { sent: number; dropped: number; overlimits: number }
 /** `bottleneck.sh show <vm>` parses `tc -s qdisc show dev tl-<vm>-p root`. */
@@ -115,7 +105,7 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
   let labUp = false;
 
   before(function () {
-    const why = labMissing();
+    const why = labMissing(['tcpdump', 'iperf3', 'taskset']);
     if (why) throw new Error(`the lab cannot run here: ${why} (bash .ci/run installs what it needs)`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-lab-loss-'));
     lab('down.sh');
@@ -132,19 +122,6 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
     }
   });
 
-  function startTcpdump(iface: string, file: string): { proc: ChildProcess; err: () => string } {
-    let err = '';
-    const proc = spawn('tcpdump', ['-i', iface, '-nn', '--immediate-mode', '-B', '8192', '-s', '0', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    children.push(proc);
-    return { proc, err: () => err };
-  }
-  async function stopped(proc: ChildProcess): Promise<void> {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
   /** iperf3 -s -1 in a VM's namespace, optionally pinned to CPUs; resolves once it listens. */
   async function iperfServer(vm: string, cpus: string | null): Promise<ChildProcess> {
     const cmd = ['ip', 'netns', 'exec', `tl-${vm}`, ...(cpus ? ['taskset', '-c', cpus] : []), 'iperf3', '-s', '-1'];
@@ -175,7 +152,7 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
   async function scenario(tag: string, target: string, from: string, to: string, withControl: boolean, tbfArgs = TBF): Promise<Scenario> {
     lab('bottleneck.sh', 'add', target, ...tbfArgs);
     const pcaps = { h1: path.join(tmp, `${tag}-h1.pcap`), h2: path.join(tmp, `${tag}-h2.pcap`) };
-    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
+    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1, children), h2: startTcpdump('tl-mon-h2', pcaps.h2, children) };
     for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
     assert.match(dumps.h1.err(), /listening on tl-mon-h1/);
     assert.match(dumps.h2.err(), /listening on tl-mon-h2/);
@@ -274,7 +251,7 @@ describe('loss ground truth: tbf bottleneck on a VM port vs tapline loss, tcpdum
   it('UDP at a fixed rate through h1\'s uplink: datagrams missing at h2 against h1 = tbf drops = iperf3\'s lost datagrams', async () => {
     lab('bottleneck.sh', 'add', 'h1', ...TBF);
     const pcaps = { h1: path.join(tmp, 'udp-h1.pcap'), h2: path.join(tmp, 'udp-h2.pcap') };
-    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
+    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1, children), h2: startTcpdump('tl-mon-h2', pcaps.h2, children) };
     for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
     await iperfServer('vm3', null);
     const before = tbfStats('h1');

@@ -17,7 +17,7 @@
  * iperf3 read (no sequence gap follows them: udpDropsAfter); vm3 -> vm1 (the ACKs, not through the tbf) loses nothing; nothing extra.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,21 +28,11 @@ import { TopologyTestDriver } from '../pipelines/runtime/test-driver';
 import { pathLossStage } from '../pipelines/stages/pathloss';
 import { PATH_LOSS_TOPIC, type PathLoss } from '../schemas/path-loss';
 import type { PacketSummary } from '../schemas/types';
+import { lab, labMissing, startTcpdump, stopped } from './support/lab';
 
-const LAB = path.resolve(__dirname, '..', 'scripts', 'lab');
 const VM1 = '10.77.1.11', VM3 = '10.77.2.13';
 const TBF = ['20mbit', '16kb', '30kb'];
 
-function lab(script: string, ...args: string[]): string {
-  return execFileSync('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-}
-function labMissing(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const t of ['ip', 'tc', 'ethtool', 'tcpdump', 'iperf3']) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return `${t} missing`;
-  }
-  return null;
-}
 function tbfDropped(target: string): number {
   const line = lab('bottleneck.sh', 'show', target).trim();
   const m = /qdisc=tbf sent=(\d+) dropped=(\d+)/.exec(line);
@@ -117,7 +107,7 @@ describe('pathloss ground truth: tbf on h1\'s router link, tcpdump on both monit
   let labUp = false;
 
   before(function () {
-    const why = labMissing();
+    const why = labMissing(['tcpdump', 'iperf3']);
     if (why) throw new Error(`the lab cannot run here: ${why} (bash .ci/run installs what it needs)`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-lab-pathloss-'));
     lab('down.sh');
@@ -134,19 +124,6 @@ describe('pathloss ground truth: tbf on h1\'s router link, tcpdump on both monit
     }
   });
 
-  function startTcpdump(iface: string, file: string): { proc: ChildProcess; err: () => string } {
-    let err = '';
-    const proc = spawn('tcpdump', ['-i', iface, '-nn', '--immediate-mode', '-B', '8192', '-s', '0', '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    children.push(proc);
-    return { proc, err: () => err };
-  }
-  async function stopped(proc: ChildProcess): Promise<void> {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
   /** iperf3 -s -1 (one client, then it exits); resolves once it listens. */
   async function iperfServer(vm: string): Promise<ChildProcess> {
     const proc = spawn('ip', ['netns', 'exec', `tl-${vm}`, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
@@ -167,7 +144,7 @@ describe('pathloss ground truth: tbf on h1\'s router link, tcpdump on both monit
   async function scenario(tag: string, ...iperfArgs: string[]) {
     lab('bottleneck.sh', 'add', 'h1', ...TBF);
     const pcaps = { h1: path.join(tmp, `${tag}-h1.pcap`), h2: path.join(tmp, `${tag}-h2.pcap`) };
-    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1), h2: startTcpdump('tl-mon-h2', pcaps.h2) };
+    const dumps = { h1: startTcpdump('tl-mon-h1', pcaps.h1, children), h2: startTcpdump('tl-mon-h2', pcaps.h2, children) };
     for (let i = 0; i < 100 && !(/listening on/.test(dumps.h1.err()) && /listening on/.test(dumps.h2.err())); i++) await sleep(50);
     assert.match(dumps.h1.err(), /listening on tl-mon-h1/);
     assert.match(dumps.h2.err(), /listening on tl-mon-h2/);

@@ -4,8 +4,7 @@
  * The second suite (@lab) is the live proof: the lab's virtual switch, real Kafka, tcpdump + tshark.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { CAPTURE_HEALTH_SCHEMA, type CaptureHealth } from '../../schemas/capture
 import { connectorRegistry, createConnector } from '../registry';
 import { PcapLiveConfigSchema, type PcapLiveConfig } from './config';
 import { anchoredClock, loadCapAddon, PcapLiveConnector, type LiveCapture } from './pcap-live';
+import { lab, labAsync, labMissing as labToolsMissing } from '../../test/support/lab';
 
 /** Ethernet + IPv4 + UDP 10.0.0.1:sport -> 10.0.0.2:53 with `payload` bytes, written into `buf`. */
 function writeUdpFrame(buf: Buffer, sport: number, payload: number): number {
@@ -257,27 +257,12 @@ describe('pcap-live connector (fake device, fake slow Kafka)', () => {
 // ---------------------------------------------------------------------------------------------
 // @lab: live capture on the lab's monitor port, checked against tcpdump + tshark.
 
-const LAB = path.resolve(__dirname, '..', '..', 'scripts', 'lab');
 const KAFKA_PORT = 39092;
 
-function lab(script: string, ...args: string[]): string {
-  return execFileSync('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-}
-
-/** Without blocking the event loop, which must keep draining the capture meanwhile. */
-async function labAsync(script: string, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)('bash', [path.join(LAB, script), ...args], { encoding: 'utf8', timeout: 60_000 });
-  return stdout;
-}
-
 function labMissing(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
   try { loadCapAddon(); } catch (e) { return (e as Error).message; }
-  for (const t of ['ip', 'tc', 'ethtool', 'tcpdump', 'curl', 'python3']) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return `${t} missing`;
-  }
   if (!tsharkAvailable()) return 'tshark missing';
-  return null;
+  return labToolsMissing(['tcpdump', 'curl', 'python3']);
 }
 
 async function readTopic(kafka: KafkaClient, topic: string, group: string): Promise<InMessage[]> {
