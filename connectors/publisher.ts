@@ -44,7 +44,12 @@ export class PacketPublisher {
     this.keys.push(packetFlowKey(p));
     if (this.pending.length < this.batchSize) return null;
     if (this.inFlight) return this.inFlight.then(() => this.startSend());
-    this.startSend();
+    try {
+      this.startSend();
+    } catch (e) {
+      // Never throw from add(): live sources call it from socket callbacks.
+      return Promise.reject(e);
+    }
     return null;
   }
 
@@ -65,7 +70,12 @@ export class PacketPublisher {
     this.keys = [];
     this.inFlightCount = records.length;
     this.inFlight = this.send(records, keys)
-      .catch((e: unknown) => { this.failure = e; })
+      .catch((e: unknown) => {
+        // Counted here, and rethrown to the caller at its next add()/flush().
+        this.metrics.error('KAFKA_SEND');
+        this.metrics.dropped('kafka-send-failed', records.length);
+        this.failure = e;
+      })
       .finally(() => { this.inFlight = null; this.inFlightCount = 0; });
   }
 
