@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { positiveInt } from '../options';
+import path from 'node:path';
+import { loadConfig } from '../../lib/config';
 import { ensureTimescale } from '../../lib/db/pool';
 import { logger } from '../../lib/log';
 import { EmbeddedTimescale, type EmbeddedOptions } from '../../lib/services/timescale/embedded';
@@ -27,11 +29,13 @@ function withDbOptions(cmd: Command): Command {
     .option('--port <port>', 'port to listen on (default: 15433)', int('--port'));
 }
 
-function dbOptions(f: DbFlags): EmbeddedOptions {
+/** Flags win; otherwise the configuration (tapline.yaml, TAPLINE_STATE_DIR, …) as every command uses it. */
+function dbOptions(cmd: Command, f: DbFlags): EmbeddedOptions {
+  const cfg = loadConfig((cmd.optsWithGlobals() as { config?: string }).config, process.env);
   return {
-    stateDir: f.stateDir,
+    stateDir: f.stateDir ?? path.join(cfg.stateDir, 'timescale'),
     host: f.host,
-    port: f.port,
+    port: f.port ?? cfg.timescale.embeddedPort,
     startTimeoutMs: f.timeout !== undefined ? f.timeout * 1000 : undefined,
   };
 }
@@ -65,9 +69,9 @@ export function register(program: Command): void {
     .description('start the embedded TimescaleDB and leave it running; idempotent')
     .option('--pg <url>', 'use your own TimescaleDB (env TAPLINE_PG_URL): only checked, nothing started')
     .option('--timeout <seconds>', 'how long to wait for the server to answer (default: 60)', int('--timeout'))
-    .action(async (f: DbFlags & { pg?: string }) => {
+    .action(async (f: DbFlags & { pg?: string }, cmd: Command) => {
       const t0 = Date.now();
-      const { url, server } = await ensureTimescale({ url: f.pg, ...dbOptions(f) });
+      const { url, server } = await ensureTimescale({ url: f.pg, ...dbOptions(cmd, f) });
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (server === null) {
         log.info('external timescaledb reachable');
@@ -82,16 +86,16 @@ export function register(program: Command): void {
 
   withDbOptions(db.command('stop'))
     .description('stop the embedded server started from this state dir (never another process)')
-    .action(async (f: DbFlags) => {
-      const { stopped } = await new EmbeddedTimescale(dbOptions(f)).stop();
+    .action(async (f: DbFlags, cmd: Command) => {
+      const { stopped } = await new EmbeddedTimescale(dbOptions(cmd, f)).stop();
       out(stopped ? 'Embedded TimescaleDB stopped.' : 'No embedded TimescaleDB is running.');
     });
 
   withDbOptions(db.command('status'))
     .description('is the embedded server running and answering? (exit code 1 when not)')
     .option('--json', 'print the status as JSON')
-    .action(async (f: DbFlags & { json?: boolean }) => {
-      const st = await new EmbeddedTimescale(dbOptions(f)).status();
+    .action(async (f: DbFlags & { json?: boolean }, cmd: Command) => {
+      const st = await new EmbeddedTimescale(dbOptions(cmd, f)).status();
       if (f.json) out(JSON.stringify({ ...st, psql: psqlCommand(st.url) }));
       else if (st.ready) {
         out(`running, ready at ${st.url} (pid ${st.pid}; data ${st.dataDir}; log ${st.logFile})`);

@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { positiveInt } from '../options';
+import path from 'node:path';
+import { loadConfig } from '../../lib/config';
 import { logger } from '../../lib/log';
 import { ensureKafka, KafkaBroker, KafkaBrokerOptions, parseBrokerList } from '../../lib/services/kafka-broker';
 
@@ -28,10 +30,12 @@ function withBrokerOptions(cmd: Command): Command {
     .option('--port <port>', 'client port; the KRaft controller uses port+1 (default: 19092)', int('--port'));
 }
 
-function brokerOptions(f: BrokerFlags): KafkaBrokerOptions {
+/** Flags win; otherwise the configuration (tapline.yaml, TAPLINE_STATE_DIR, …) as every command uses it. */
+function brokerOptions(cmd: Command, f: BrokerFlags): KafkaBrokerOptions {
+  const cfg = loadConfig((cmd.optsWithGlobals() as { config?: string }).config, process.env);
   return {
-    stateDir: f.stateDir,
-    port: f.port,
+    stateDir: f.stateDir ?? path.join(cfg.stateDir, 'kafka'),
+    port: f.port ?? cfg.kafka.embeddedPort,
     heap: f.heap,
     numPartitions: f.partitions,
     javaBin: f.java,
@@ -55,10 +59,10 @@ export function register(program: Command): void {
     .option('--java <path>', 'java executable (default: java)')
     .option('--mvn <path>', 'mvn executable, used once to fetch Kafka (default: mvn)')
     .option('--timeout <seconds>', 'how long to wait for the broker to answer (default: 120)', int('--timeout'))
-    .action(async (f: BrokerFlags & { brokers?: string }) => {
+    .action(async (f: BrokerFlags & { brokers?: string }, cmd: Command) => {
       const t0 = Date.now();
       const brokers = f.brokers !== undefined ? parseBrokerList(f.brokers) : undefined;
-      const { brokers: list, broker } = await ensureKafka({ brokers, ...brokerOptions(f) });
+      const { brokers: list, broker } = await ensureKafka({ brokers, ...brokerOptions(cmd, f) });
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (broker === null) {
         log.info({ brokers: list }, 'external kafka reachable');
@@ -72,16 +76,16 @@ export function register(program: Command): void {
 
   withBrokerOptions(kafka.command('stop'))
     .description('stop the broker `tapline kafka start` started from this state dir (never another process)')
-    .action(async (f: BrokerFlags) => {
-      const stopped = await new KafkaBroker(brokerOptions(f)).stop();
+    .action(async (f: BrokerFlags, cmd: Command) => {
+      const stopped = await new KafkaBroker(brokerOptions(cmd, f)).stop();
       out(stopped ? 'Kafka broker stopped.' : 'No tapline Kafka broker is running.');
     });
 
   withBrokerOptions(kafka.command('status'))
     .description('is the local broker running and answering? (exit code 1 when not)')
     .option('--json', 'print the status as JSON')
-    .action(async (f: BrokerFlags & { json?: boolean }) => {
-      const st = await new KafkaBroker(brokerOptions(f)).status();
+    .action(async (f: BrokerFlags & { json?: boolean }, cmd: Command) => {
+      const st = await new KafkaBroker(brokerOptions(cmd, f)).status();
       if (f.json) out(JSON.stringify(st));
       else if (st.ready) out(`running, ready at ${st.brokers.join(',')} (pid ${st.pid}; log ${st.logFile})`);
       else if (st.running) out(`running (pid ${st.pid}) but not answering on ${st.brokers.join(',')}; see ${st.logFile}`);
