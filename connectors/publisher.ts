@@ -13,6 +13,15 @@ import type { PacketSummary } from '../schemas/types';
 import { packetFlowKey } from '../lib/flow-key';
 import { partitionForKey, type OutMessage, type TaplineProducer } from '../lib/kafka';
 import type { ComponentMetrics } from '../lib/metrics';
+import { TaplineError } from '../lib/errors';
+
+/** A batch Kafka did not take: `lost` summaries are gone (counted by the source as dropped). */
+export class PublishError extends TaplineError {
+  constructor(readonly lost: number, cause: unknown) {
+    super('KAFKA_UNREACHABLE', 'publisher', `${lost} packet summaries could not be sent to Kafka: ${(cause as Error)?.message ?? String(cause)}`,
+      { retriable: true, cause });
+  }
+}
 
 /** Kafka's default message.max.bytes is ~1 MiB; stay well below it whatever the payload prefixes. */
 const MAX_MESSAGE_BYTES = 900_000;
@@ -71,10 +80,9 @@ export class PacketPublisher {
     this.inFlightCount = records.length;
     this.inFlight = this.send(records, keys)
       .catch((e: unknown) => {
-        // Counted here, and rethrown to the caller at its next add()/flush().
-        this.metrics.error('KAFKA_SEND');
-        this.metrics.dropped('kafka-send-failed', records.length);
-        this.failure = e;
+        // Rethrown to the caller at its next add()/flush(); the caller counts it (it owns the
+        // source's counters), and PublishError.lost says how many summaries were lost.
+        this.failure = new PublishError(records.length, e);
       })
       .finally(() => { this.inFlight = null; this.inFlightCount = 0; });
   }

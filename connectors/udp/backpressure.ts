@@ -32,6 +32,8 @@ export class SendTracker {
       (e: unknown) => {
         const code = e instanceof TaplineError ? e.code : 'KAFKA_UNREACHABLE';
         this.metrics.error(code);
+        const lost = (e as { lost?: unknown }).lost;
+        if (typeof lost === 'number') this.metrics.dropped('send-failed', lost);
         this.log.error({ err: (e as Error).message, code }, 'sending a batch to Kafka failed; the batch is lost');
       },
     ).finally(() => {

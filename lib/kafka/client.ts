@@ -43,6 +43,9 @@ function kafkaLogCreator() {
     const fields = { ns: namespace, ...extra };
     // kafkajs logs every error response at ERROR, even the ones it retries (coordinator
     // loading, leader moved): those are warnings for us; real failures surface as exceptions.
+    // Transactional producers retry a bounded number of times on purpose (a stuck transaction
+    // must fail the task, which is then restored), so kafkajs' advice to retry forever is noise.
+    if (message.startsWith('Limiting retries for the idempotent producer')) { log.debug(fields, message); return; }
     const retried = (namespace === 'Connection' && message.startsWith('Response ')) || 'retryCount' in extra;
     if (level === logLevel.ERROR && retried) log.debug(fields, message);
     else if (level === logLevel.ERROR) log.error(fields, message);

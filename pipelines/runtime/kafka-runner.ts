@@ -41,7 +41,7 @@ interface Slot<V> { task: Task<V>; txn: TransactionalProducer | null }
 export class StageRunner<V> {
   readonly metrics: ComponentMetrics;
   private readonly log;
-  private readonly slots = new Map<number, Slot<V>>();
+  private readonly slots = new Map<number, Promise<Slot<V>>>();
   private consumer: TaplineConsumer | null = null;
   private globals: GlobalFollower | null = null;
   private producer: TaplineProducer | null = null;
@@ -95,18 +95,32 @@ export class StageRunner<V> {
 
   /** Partitions taken away by a rebalance: their tasks go (their state is in the changelog). */
   private async onAssigned(partitions: number[]): Promise<void> {
-    for (const [p, slot] of this.slots) {
+    for (const [p, pending] of [...this.slots]) {
       if (partitions.includes(p)) continue;
       this.slots.delete(p);
-      slot.task.close();
-      await slot.txn?.close();
+      const slot = await pending.catch(() => null);
+      slot?.task.close();
+      await slot?.txn?.close();
       this.log.info({ partition: p }, 'partition revoked');
     }
+    // Take the new partitions over now (fence the previous owner, restore the stores) rather
+    // than at their first record, as Kafka Streams does: a partition with no new input is still
+    // owned, and the first batch does not wait for the restore.
+    for (const p of partitions) this.slot(p).catch((e: Error) => this.log.error({ partition: p, err: e.message }, 'taking the partition over failed'));
   }
 
-  private async slot(partition: number): Promise<Slot<V>> {
+  /** The partition's slot, created once (concurrent callers share the same creation). */
+  private slot(partition: number): Promise<Slot<V>> {
     let s = this.slots.get(partition);
-    if (s) return s;
+    if (!s) {
+      s = this.createSlot(partition);
+      this.slots.set(partition, s);
+      s.catch(() => { if (this.slots.get(partition) === s) this.slots.delete(partition); });
+    }
+    return s;
+  }
+
+  private async createSlot(partition: number): Promise<Slot<V>> {
     const task = new Task(this.def, partition, this.metrics, this.log.child({ partition }), this.globals?.tables);
     let txn: TransactionalProducer | null = null;
     if (this.guarantee === 'exactly_once') {
@@ -117,9 +131,7 @@ export class StageRunner<V> {
       const n = await restoreTask(this.opts.kafka, this.groupId, task);
       this.log.info({ partition, records: n, ms: Date.now() - t0, streamTime: String(task.streamTimeNs) }, 'task restored');
     }
-    s = { task, txn };
-    this.slots.set(partition, s);
-    return s;
+    return { task, txn };
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
@@ -194,7 +206,8 @@ export class StageRunner<V> {
     if (this.finished) return;
     this.finished = true;
     try {
-      for (const slot of this.slots.values()) {
+      for (const pending of this.slots.values()) {
+        const slot = await pending;
         slot.task.punctuate(END_OF_STREAM);
         await this.commit(slot, [], true);
       }
@@ -210,7 +223,11 @@ export class StageRunner<V> {
     this.closed = true;
     this.finished = true;
     await this.consumer?.close().catch(() => undefined);
-    for (const s of this.slots.values()) { s.task.close(); await s.txn?.close(); }
+    for (const pending of this.slots.values()) {
+      const s = await pending.catch(() => null);
+      s?.task.close();
+      await s?.txn?.close();
+    }
     this.slots.clear();
     await this.producer?.close().catch(() => undefined);
     await this.globals?.close();
