@@ -3,14 +3,29 @@
  * run, started on first use (so unit-only runs start nothing) on ports of their own and in a
  * fresh state directory, and stopped by the root hook when mocha finishes.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type TaplineConfig } from '../../lib/config';
 import { startServices, type Services } from '../../cli/services';
 
-export const TEST_KAFKA_PORT = Number(process.env.TAPLINE_TEST_KAFKA_PORT ?? 19192);
-export const TEST_PG_PORT = Number(process.env.TAPLINE_TEST_PG_PORT ?? 15533);
+/** First port at or after `from` where `count` consecutive ports are free on 127.0.0.1. */
+function freePorts(from: number, count: number): number {
+  for (let p = from; p < from + 2000; p += count) {
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) {
+      ok = spawnSync('bash', ['-c', `! (exec 3<>/dev/tcp/127.0.0.1/${p + i}) 2>/dev/null`]).status === 0; // nothing accepts a connection there
+    }
+    if (ok) return p;
+  }
+  throw new Error(`no ${count} free consecutive ports from ${from}`);
+}
+
+// Ports of this run's services: the defaults, or the next free ones when something (another
+// run, or a crashed one's leftovers) holds them. TAPLINE_TEST_*_PORT pins them.
+export const TEST_KAFKA_PORT = Number(process.env.TAPLINE_TEST_KAFKA_PORT ?? freePorts(19192, 2));
+export const TEST_PG_PORT = Number(process.env.TAPLINE_TEST_PG_PORT ?? freePorts(15533, 1));
 
 let stateDir: string | null = null;
 let services: Promise<Services> | null = null;
