@@ -14,23 +14,13 @@ import { decodeFrame, DecodeStats, defaultPayloadPrefix } from '../lib/decode';
 import { isTaplineError } from '../lib/errors';
 import { AvroCodec } from '../schemas';
 import type { PacketSummary } from '../schemas/types';
+import { prng } from './support/prng';
 
 const CORPUS = path.resolve(__dirname, '../../shared/pcaps');
 const SEED = Number(process.env.FUZZ_SEED ?? 0x7a91e5);
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 3_000_000);
 const LINK_TYPES = [0, 1, 101, 108, 113, 228, 229, 276];
 
-/** mulberry32: tiny, fast, good enough to spread mutations; deterministic per seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Seed { linkType: number; data: Buffer }
 

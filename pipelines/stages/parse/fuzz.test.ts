@@ -17,6 +17,7 @@ import { parseDnsMessage, parseDnsTcp } from './dns';
 import { httpStart, parseHttpHead } from './http';
 import { parseTlsHello, tlsHelloStart } from './tls';
 import { dnsMsg, httpReq, httpRes, pkt, tcpDns, tlsHello } from './fixtures';
+import { prng } from '../../../test/support/prng';
 
 const CORPUS = path.resolve(__dirname, '../../../../shared/pcaps');
 const SEED = Number(process.env.PARSE_FUZZ_SEED ?? 0x5eed17);
@@ -24,16 +25,6 @@ const ITERATIONS = Number(process.env.PARSE_FUZZ_ITERATIONS ?? 100_000);
 const STAGE_ITERATIONS = Math.min(ITERATIONS, 20_000);
 const FILES = ['tcpdump_dns_udp.pcap', 'tcpdump_dns_tcp.pcap', 'ndpi_1kxun.pcap', 'zeek_http-bro.org.pcap', 'zeek_tls-tls12-decryption.pcap', 'ndpi_dingtalk.pcap'];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function seeds(): Promise<Buffer[]> {
   const out: Buffer[] = [
