@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaplineError } from '../../lib/errors';
-import { KafkaClient, type InMessage, type OutMessage } from '../../lib/kafka';
+import { KafkaClient, readPartitionsToEnd, type InMessage, type OutMessage } from '../../lib/kafka';
 import { KafkaBroker } from '../../lib/services/kafka-broker';
 import { conversationTable, exactConversations, tsharkAvailable, wiresharkSize } from '../../lib/reference/tshark';
 import { AvroCodec, schemaJson } from '../../schemas';
@@ -265,22 +265,11 @@ function labMissing(): string | null {
   return labToolsMissing(['tcpdump', 'curl', 'python3']);
 }
 
-async function readTopic(kafka: KafkaClient, topic: string, group: string): Promise<InMessage[]> {
-  const expected = [...(await kafka.endOffsets(topic)).values()].reduce((a, b) => a + Number(b), 0);
+/** Every record of a topic, read committed, up to its current end (all partitions). */
+async function readTopic(kafka: KafkaClient, topic: string): Promise<InMessage[]> {
   const got: InMessage[] = [];
-  if (expected === 0) return got;
-  const c = kafka.consumer(group);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${got.length}/${expected} messages on ${topic}`)), 30_000);
-      c.run([topic], async (b) => {
-        got.push(...b.messages);
-        if (got.length >= expected) { clearTimeout(timer); resolve(); }
-      }).catch(reject);
-    });
-  } finally {
-    await c.close();
-  }
+  const n = await kafka.partitionCount(topic);
+  await readPartitionsToEnd(kafka, topic, [...Array(n).keys()], (_p, m) => { got.push(m); });
   return got;
 }
 
@@ -375,7 +364,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     assert.equal(st.published, st.seen);
 
     // Read everything back from Kafka.
-    const msgs = await readTopic(kafka!, topic, `${RUN}-reader`);
+    const msgs = await readTopic(kafka!, topic);
     const ps = decodePackets(msgs.map((m) => m.value));
     assert.equal(ps.length, summary.packets);
 
@@ -436,7 +425,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
 
     // Capture health: the final record agrees, and the kernel lost nothing.
     const hcodec = new AvroCodec<CaptureHealth>(CAPTURE_HEALTH_SCHEMA);
-    const hs = (await readTopic(kafka!, healthTopic, `${RUN}-health`)).map((m) => hcodec.decode(m.value!));
+    const hs = (await readTopic(kafka!, healthTopic)).map((m) => hcodec.decode(m.value!));
     const final = hs.find((h) => h.final);
     assert.ok(final, 'a final health record');
     assert.equal(final.packets_seen, BigInt(ps.length));
@@ -469,7 +458,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
     assert.equal(st.published + st.dropped, st.seen, 'seen = published + dropped');
     assert.ok(st.seen <= iface, 'the interface counted at least what libpcap delivered');
     assert.ok(st.seen > 10_000, `a flood: ${st.seen} frames`);
-    const inKafka = decodePackets((await readTopic(kafka!, floodTopic, `${RUN}-flood`)).map((m) => m.value)).length;
+    const inKafka = decodePackets((await readTopic(kafka!, floodTopic)).map((m) => m.value)).length;
     assert.equal(inKafka, st.published, 'Kafka holds exactly what was counted as published');
     // eslint-disable-next-line no-console
     console.log(`      flood (${secs.toFixed(1)} s, iperf3 ${/([\d.]+ [GM]bits\/sec)\s+receiver/.exec(out)?.[1] ?? '?'}): interface ${iface} frames, ` +
