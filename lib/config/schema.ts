@@ -46,6 +46,17 @@ export const ConfigSchema = z.object({
   sink: z.object({
     batchSize: z.number().int().min(1).max(50_000).default(2_000),
   }).strict().default({}),
+  // `tapline serve` (dashboard/server): loopback by default; every API call needs one of these
+  // bearer tokens (viewer = read-only, operator = may also ack/resolve alerts).
+  dashboard: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8470).describe('0 = any free port'),
+    tokens: z.object({
+      viewer: z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]),
+      operator: z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]),
+    }).strict().default({}),
+    pollMs: z.number().int().min(200).max(60_000).default(2_000).describe('live updates: how often the database is polled'),
+  }).strict().default({}),
 }).strict();
 
 export type TaplineConfig = z.infer<typeof ConfigSchema>;
