@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'AVRO_DECODE'
   | 'AVRO_ENCODE'
   | 'LATE_RECORD'
+  | 'EXPORT_INVALID'
   | 'IO'
   | 'INTERNAL';
 
