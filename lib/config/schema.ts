@@ -45,6 +45,8 @@ export const ConfigSchema = z.object({
   stages: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   sink: z.object({
     batchSize: z.number().int().min(1).max(50_000).default(2_000),
+    tables: z.array(z.string()).optional().describe('TimescaleDB sink: tables to fill (pipelines/sinks/timescale/tables); default all'),
+    topics: z.record(z.string(), z.string()).default({}).describe('TimescaleDB sink: topic per table where it is not the default'),
   }).strict().default({}),
   // `tapline serve` (dashboard/server): loopback by default; every API call needs one of these
   // bearer tokens (viewer = read-only, operator = may also ack/resolve alerts).
