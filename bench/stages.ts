@@ -27,6 +27,7 @@ import { ComponentMetrics } from '../lib/metrics';
 import { logger } from '../lib/log';
 import { aggregateStage } from '../pipelines/stages/aggregate';
 import { metricsStage, CONN_STORE, WINDOW_STORE } from '../pipelines/stages/metrics';
+import { fuseStages } from '../pipelines/runtime/fuse';
 
 const CORPUS = path.resolve(__dirname, '../../shared/pcaps');
 const FILES = ['zeek_http-206_example_b.pcap', 'zeek_http-bro.org.pcap', 'ndpi_heuristic_tcp_ack_payload.pcap', 'zeek_tls-tls12-decryption.pcap',
@@ -106,7 +107,8 @@ async function main(): Promise<void> {
 
   // best of `rounds` (after one warm-up round): the machine may be shared
   const rounds = arg('rounds', 3);
-  const best = { codec: Infinity, agg: Infinity, met: Infinity, aggTask: Infinity, metTask: Infinity };
+  const best = { codec: Infinity, agg: Infinity, met: Infinity, aggTask: Infinity, metTask: Infinity, fused: Infinity, fusedTask: Infinity };
+  const fused = () => fuseStages([aggregateStage(), metricsStage()]);
   let outs = { agg: 0, met: 0 };
   for (let round = 0; round <= rounds; round++) {
     const c = timeCodec();
@@ -114,7 +116,10 @@ async function main(): Promise<void> {
     const met = timeDriver(metricsStage(), bs, round === rounds ? probe : undefined);
     const aggTask = timeTask(aggregateStage(), bs);
     const metTask = timeTask(metricsStage(), bs);
+    const fusedDrv = timeDriver(fused(), bs);
+    const fusedTask = timeTask(fused(), bs);
     if (round === 0) continue;
+    best.fused = Math.min(best.fused, fusedDrv.ms); best.fusedTask = Math.min(best.fusedTask, fusedTask);
     best.codec = Math.min(best.codec, c); best.agg = Math.min(best.agg, agg.ms); best.met = Math.min(best.met, met.ms);
     best.aggTask = Math.min(best.aggTask, aggTask); best.metTask = Math.min(best.metTask, metTask);
     outs = { agg: agg.outputs, met: met.outputs };
@@ -125,8 +130,10 @@ async function main(): Promise<void> {
   console.log(`  driver, aggregate:                          ${rate(best.agg)}, ${outs.agg} records out`);
   console.log(`  driver, metrics:                            ${rate(best.met)}, ${outs.met} records out`);
   console.log(`  driver, aggregate + metrics (both stages):  ${rate(best.agg + best.met)}`);
+  console.log(`  driver, aggregate+metrics FUSED (one task): ${rate(best.fused)}  <- one worker running both (tapline stage aggregate+metrics)`);
   console.log(`  processor only (decoded input), aggregate:  ${rate(best.aggTask)}`);
   console.log(`  processor only (decoded input), metrics:    ${rate(best.metTask)}`);
+  console.log(`  processor only, aggregate+metrics fused:    ${rate(best.fusedTask)}`);
   console.log(`  ${state}`);
 }
 

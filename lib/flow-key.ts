@@ -40,3 +40,45 @@ export function packetFlowKey(p: {
   const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip, p.src_port ?? 0, p.dst_ip, p.dst_port ?? 0);
   return flowKeyOf(e, p.tunnel_id);
 }
+
+/** A packet's flow identity: ordered endpoints, flow key, and the key within its observation point. */
+export interface PacketFlow {
+  e: FlowEndpoints;
+  key: string;
+  /** `${observation_point}|${key}`: state is per flow AND observation point */
+  pointKey: string;
+  /** the last window key built for this packet (see windowKey) */
+  w: bigint;
+  wk: string;
+}
+
+// One-entry memo: the processors of a fused stage (aggregate+metrics) see the same record
+// object one after the other, so the second gets the strings the first built — and because it
+// is the same string object, its hash is already computed when it reaches a Map.
+let memoRec: object | null = null;
+let memo: PacketFlow | null = null;
+
+/** The flow identity of an IP packet (src_ip and dst_ip not null). */
+export function packetFlow(p: {
+  ip_proto: number | null; src_ip: string | null; dst_ip: string | null; src_port: number | null; dst_port: number | null;
+  tunnel_id: bigint | number | null; observation_point: string;
+}): PacketFlow {
+  if (p === memoRec && memo) return memo;
+  const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip!, p.src_port ?? 0, p.dst_ip!, p.dst_port ?? 0);
+  const key = flowKeyOf(e, p.tunnel_id);
+  memo = { e, key, pointKey: `${p.observation_point}|${key}`, w: -1n, wk: '' };
+  memoRec = p;
+  return memo;
+}
+
+let lastW = -1n;
+let lastWStr = '';
+
+/** `${windowStart}|${observation_point}|${flowKey}` (BigInt-to-string once per window start, not per packet). */
+export function windowKey(f: PacketFlow, w: bigint): string {
+  if (f.w === w) return f.wk;
+  if (w !== lastW) { lastW = w; lastWStr = String(w); }
+  f.w = w;
+  f.wk = `${lastWStr}|${f.pointKey}`;
+  return f.wk;
+}

@@ -10,6 +10,7 @@ import type { StageDefinition } from './runtime/types';
 import type { TaplineConfig } from '../lib/config';
 import { ZodError } from 'zod';
 import { TaplineError } from '../lib/errors';
+import { fuseStages, FUSE_SEPARATOR } from './runtime/fuse';
 
 export interface StageRegistration {
   name: string;
@@ -43,7 +44,12 @@ export const STAGES: Record<string, StageRegistration> = new Proxy({}, {
   getOwnPropertyDescriptor: (_t, k: string) => (k in stageRegistry() ? { enumerable: true, configurable: true, value: stageRegistry()[k] } : undefined),
 });
 
+/**
+ * `type` is a registered stage, or stages joined by `+` (e.g. `aggregate+metrics`) to run fused
+ * in one task: one decode of the shared input for all of them (runtime/fuse.ts).
+ */
 export function createStage(type: string, global: TaplineConfig): StageDefinition<never> {
+  if (type.includes(FUSE_SEPARATOR)) return fuseStages(type.split(FUSE_SEPARATOR).map((t) => createStage(t, global)));
   const r = stageRegistry()[type];
   if (!r) throw new TaplineError('CONFIG_INVALID', 'stages', `unknown stage type "${type}" (known: ${Object.keys(stageRegistry()).join(', ')})`);
   try {

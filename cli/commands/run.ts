@@ -14,7 +14,7 @@ import { createConnector, connectorRegistry, validateConnectorConfig } from '../
 import type { Services } from '../services';
 import { StageRunner } from '../../pipelines/runtime/kafka-runner';
 import { createStage, STAGES } from '../../pipelines/registry';
-import { TimescaleSink } from '../../pipelines/sinks/timescale';
+import { TimescaleSink, sinkConfigFrom, sinkTopics } from '../../pipelines/sinks/timescale';
 import { TaplineError } from '../../lib/errors';
 import type { TaplineConfig } from '../../lib/config';
 
@@ -53,7 +53,7 @@ export function register(program: Command): void {
     });
 
   withServiceOptions(program.command('stage <name>'))
-    .description(`run one worker of a stream stage (stages: ${Object.keys(STAGES).join(', ')}); start more to scale out`)
+    .description(`run one worker of a stream stage (stages: ${Object.keys(STAGES).join(', ')}; join names with + to fuse stages on the same input into one task, e.g. aggregate+metrics); start more to scale out`)
     .option('--bounded', 'stop after the records that exist now (replays)', false)
     .option('--group <id>', 'consumer group (and transactional/changelog namespace); default tapline-<name>')
     .action(async (name: string, opts: { bounded: boolean; group?: string }, cmd: Command) => {
@@ -73,9 +73,9 @@ export function register(program: Command): void {
     .action(async (kind: string, opts: { bounded: boolean }, cmd: Command) => {
       if (kind !== 'timescale') throw new TaplineError('CONFIG_INVALID', 'cli', `unknown sink "${kind}" (kinds: timescale)`);
       const cfg = configFrom(cmd);
+      sinkTopics(sinkConfigFrom(cfg)); // unknown tables: a clear error before anything starts
       await withServices(cfg, async (s) => {
-        const sink = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize },
-          { kafka: s.kafka, pool: s.pool, bounded: opts.bounded });
+        const sink = new TimescaleSink(sinkConfigFrom(cfg), { kafka: s.kafka, pool: s.pool, bounded: opts.bounded });
         await sink.start();
         await runUntilSignal(cfg, 'sink timescale', sink.done(), () => sink.close());
       });

@@ -4,7 +4,7 @@
  * record for a window that has already been emitted is late: counted and sent, unchanged, to
  * the late-records topic (never silently merged into a closed window or lost).
  */
-import { orderEndpoints, flowKeyOf } from '../../../lib/flow-key';
+import { packetFlow, windowKey } from '../../../lib/flow-key';
 import type { FlowWindow, PacketSummary } from '../../../schemas/types';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../runtime/types';
 import type { AggregateConfig } from './config';
@@ -53,15 +53,15 @@ export class AggregateProcessor implements Processor<PacketSummary> {
       this.ctx.forward(this.cfg.lateTopic, rec.key, p);
       return;
     }
-    const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip, p.src_port ?? 0, p.dst_ip, p.dst_port ?? 0);
-    const k = flowKeyOf(e, p.tunnel_id);
+    const f = packetFlow(p);
+    const e = f.e, k = f.key;
     const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
     for (const w of starts) {
       if (isClosed(w, this.w, this.ctx.streamTimeNs())) {
         this.ctx.metrics.dropped('late-hop'); // counted in the newer hops, too late for this one
         continue;
       }
-      const sk = `${w}|${p.observation_point}|${k}`;
+      const sk = windowKey(f, w);
       const s = this.store.get(sk) ?? { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
         pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
       addPacket(s, p, e.srcIsA, n, ts);

@@ -8,7 +8,7 @@
  * (the aggregate stage forwards the late packets themselves).
  */
 import { Counter, Gauge } from 'prom-client';
-import { flowKeyOf, orderEndpoints } from '../../../lib/flow-key';
+import { packetFlow, windowKey } from '../../../lib/flow-key';
 import { registry } from '../../../lib/metrics';
 import type { PacketSummary } from '../../../schemas/types';
 import type { VmInventory } from '../../../schemas/vm-inventory';
@@ -102,8 +102,8 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     if (p.src_ip === null || p.dst_ip === null) { this.ctx.metrics.dropped('not-ip'); return; }
     const ts = BigInt(p.ts_ns);
     const w = ts - (((ts % this.windowNs) + this.windowNs) % this.windowNs);
-    const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip, p.src_port ?? 0, p.dst_ip, p.dst_port ?? 0);
-    const k = flowKeyOf(e, p.tunnel_id);
+    const f = packetFlow(p);
+    const e = f.e, k = f.key;
     const dir: 0 | 1 = e.srcIsA ? 0 : 1;
 
     let acc: WindowAcc | null = null;
@@ -111,7 +111,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     if (closeAt <= this.ctx.streamTimeNs()) {
       this.ctx.metrics.dropped('late');
     } else {
-      const wk = `${w}|${p.observation_point}|${k}`;
+      const wk = windowKey(f, w);
       acc = this.windows.get(wk) ?? null;
       if (!acc) {
         acc = newWindowAcc(w, { k, op: p.observation_point, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b }, ts);
@@ -129,7 +129,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     const isTcp = proto === 6 && p.tcp_seq !== null;
     const isEcho = (proto === 1 || proto === 58) && p.icmp_type !== null && p.icmp_id !== null;
     if (!isTcp && !isEcho) return;
-    const ck = `${p.observation_point}|${k}`;
+    const ck = f.pointKey;
     let c = this.conns.get(ck);
     if (!c && this.conns.size >= this.cfg.maxConnections) {
       // bounded state (e.g. a SYN flood): the packet still counts for throughput, not for RTT/loss

@@ -25,6 +25,7 @@ const ready = fs.existsSync(path.join(CORPUS, 'MANIFEST.tsv')) && have('tcptrace
 const ZERO_WINDOW_CONN = { file: 'zeek_http-206_example_b.pcap', conn: '192.168.72.14:3254-65.54.95.206:80', dir: 'b2a' };
 
 describe('metrics stage vs tcptrace / tshark on corpus captures', function () {
+  this.timeout(90_000); // tshark over the corpus: seconds alone, much longer on a busy machine
   before(function () { if (!ready) throw new Error('needs ../shared/pcaps, tcptrace and tshark (bash .ci/run installs the tools)'); });
   const flowsOf = new Map<string, Map<string, FlowTotals>>();
   const tsharkRows = new Map<string, ReturnType<typeof compareWithTshark>>();
