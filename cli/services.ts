@@ -12,6 +12,7 @@ import { KafkaClient } from '../lib/kafka';
 import type { TaplineConfig } from '../lib/config';
 import { logger } from '../lib/log';
 import { allSchemas, useSchemaRegistry } from '../schemas';
+import { sinkConfigFrom, sinkTopics } from '../pipelines/sinks/timescale';
 
 const log = logger('services');
 
@@ -88,5 +89,8 @@ export async function ensurePipelineTopics(cfg: TaplineConfig, kafka: KafkaClien
     { topic: cfg.topics.flows, partitions: n },
     { topic: cfg.topics.late, partitions: n },
     { topic: cfg.topics.deadLetter, partitions: 1 },
+    // the TimescaleDB sink's inputs, so it can subscribe before their stages first write
+    ...[...sinkTopics(sinkConfigFrom(cfg))].filter(([t]) => t !== cfg.topics.flows)
+      .map(([topic, spec]) => ({ topic, partitions: spec.topicSettings?.partitions ?? n, compacted: spec.topicSettings?.compacted })),
   ]);
 }
