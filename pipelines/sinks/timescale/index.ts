@@ -1,4 +1,5 @@
-/** Sink `timescale`: FlowWindow records -> flow_windows hypertable (idempotent upserts). */
-export { TimescaleSink, migrateSinkSchema, MIGRATIONS_DIR, type SinkOptions } from './sink';
+/** Sink `timescale`: the stage topics -> their hypertables (idempotent upserts), one TableSpec per topic (tables/). */
+export { TimescaleSink, migrateSinkSchema, sinkTopics, sinkConfigFrom, MIGRATIONS_DIR, type SinkOptions } from './sink';
 export { TimescaleSinkConfigSchema, type TimescaleSinkConfig } from './config';
+export { TABLE_SPECS, SPEC_NAMES, tableSpec, type TableSpec, type Target } from './tables';
 export { nsToIso, flowRow } from './rows';

@@ -1,22 +1,24 @@
 /**
- * The TimescaleDB sink: flow windows from Kafka into the flow_windows hypertable.
- * Per batch: decode (poison -> dead-letter), dedupe by row key, upsert in one transaction,
- * then commit the Kafka offsets — never before the database commit, so a crash re-delivers
- * and the upsert makes the replay harmless.
+ * The TimescaleDB sink: the stage topics (one TableSpec each, tables/) into their hypertables.
+ * Per batch (one topic partition): decode (poison -> dead-letter), rows per spec, upsert all
+ * rows in one transaction, dead-letter the records the database refuses, then commit the Kafka
+ * offsets — never before the database commit, so a crash re-delivers and the upsert makes the
+ * replay harmless. While the database is unreachable the batch handler retries with backoff,
+ * which stops consumption (heart-beating meanwhile) until it is back.
  */
 import type { Pool } from 'pg';
 import path from 'node:path';
 import { AvroCodec } from '../../../schemas';
-import type { FlowWindow } from '../../../schemas/types';
 import { ComponentMetrics } from '../../../lib/metrics';
 import { logger } from '../../../lib/log';
-import { errorMessage, isTaplineError } from '../../../lib/errors';
+import { TaplineError, errorMessage, isTaplineError } from '../../../lib/errors';
 import { loadMigrations, migrate } from '../../../lib/db/migrate';
-import type { InBatch, KafkaClient, OutMessage, TaplineConsumer, TaplineProducer } from '../../../lib/kafka';
+import type { TaplineConfig } from '../../../lib/config';
+import type { InBatch, InMessage, KafkaClient, OutMessage, TaplineConsumer, TaplineProducer } from '../../../lib/kafka';
 import { Completion, EndOffsets, prepareBoundedRun, type OffsetRange } from '../../runtime/bounded';
-import { FLOW_COLUMNS, FLOW_CONFLICT_KEY, flowRow, flowRowKey } from './rows';
-import { RowWriter } from './writer';
-import type { TimescaleSinkConfig } from './config';
+import { BatchWriter, type PendingRecord } from './batch-writer';
+import { TimescaleSinkConfigSchema, type TimescaleSinkConfig } from './config';
+import { SPEC_NAMES, tableSpec, type TableSpec } from './tables';
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 
@@ -24,67 +26,143 @@ export async function migrateSinkSchema(pool: Pool): Promise<number[]> {
   return migrate(pool, loadMigrations(MIGRATIONS_DIR));
 }
 
-export interface SinkOptions { kafka: KafkaClient; pool: Pool; bounded?: boolean; range?: OffsetRange }
+/** topic -> spec for a configuration; throws CONFIG_INVALID for unknown tables or a topic used twice. */
+export function sinkTopics(input: TimescaleSinkConfig): Map<string, TableSpec> {
+  const cfg = TimescaleSinkConfigSchema.parse(input);
+  const names = cfg.tables ?? (cfg.topic !== undefined ? ['flow_windows'] : SPEC_NAMES);
+  const out = new Map<string, TableSpec>();
+  for (const n of [...names, ...Object.keys(cfg.topics)]) {
+    if (!SPEC_NAMES.includes(n)) throw new TaplineError('CONFIG_INVALID', 'sink-timescale', `unknown sink table "${n}" (known: ${SPEC_NAMES.join(', ')})`);
+  }
+  for (const n of names) {
+    const spec = tableSpec(n);
+    const topic = cfg.topics[n] ?? (n === 'flow_windows' && cfg.topic !== undefined ? cfg.topic : spec.defaultTopic);
+    const other = out.get(topic);
+    if (other) throw new TaplineError('CONFIG_INVALID', 'sink-timescale', `topic ${topic} is configured for both ${other.name} and ${n}`);
+    out.set(topic, spec);
+  }
+  return out;
+}
+
+/** The sink's configuration from tapline's: sink.tables / sink.topics, flow windows from topics.flows. */
+export function sinkConfigFrom(cfg: TaplineConfig): TimescaleSinkConfig {
+  return { tables: cfg.sink.tables, topics: { flow_windows: cfg.topics.flows, ...cfg.sink.topics },
+    deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize };
+}
+
+export interface SinkOptions {
+  kafka: KafkaClient;
+  pool: Pool;
+  bounded?: boolean;
+  /** Bounded replays of exactly these offsets (single-topic configurations only). */
+  range?: OffsetRange;
+  /** Apply the migrations on start (default true; false for a database prepared otherwise, e.g. a benchmark). */
+  migrate?: boolean;
+}
+
+interface Lane { spec: TableSpec; codec: AvroCodec<Record<string, unknown>>; writer: BatchWriter }
 
 export class TimescaleSink {
   readonly metrics = new ComponentMetrics('sink-timescale');
   private readonly log = logger('sink-timescale');
-  private readonly codec = new AvroCodec<FlowWindow>('flow-window.v1');
-  private writer: RowWriter<FlowWindow> | null = null;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly lastValue = new Map<string, { offset: bigint; value: Buffer; repeat: number }>();
   private consumer: TaplineConsumer | null = null;
   private producer: TaplineProducer | null = null;
-  private ends: EndOffsets | null = null;
+  private ends: Map<string, EndOffsets> | null = null;
   private readonly completion = new Completion();
   private closed = false;
+  private readonly cfg: ReturnType<typeof TimescaleSinkConfigSchema.parse>;
 
-  constructor(private readonly cfg: TimescaleSinkConfig, private readonly opts: SinkOptions) {}
+  constructor(cfg: TimescaleSinkConfig, private readonly opts: SinkOptions) {
+    this.cfg = TimescaleSinkConfigSchema.parse(cfg);
+  }
+
+  /** Rows written per table (targets included), for summaries and tests. */
+  readonly rowsByTable = new Map<string, number>();
+
+  get writerRetries(): number { return [...this.lanes.values()].reduce((n, l) => n + l.writer.retries, 0); }
 
   async start(): Promise<void> {
-    await migrateSinkSchema(this.opts.pool);
-    this.writer = new RowWriter(this.opts.pool, {
-      table: 'flow_windows', columns: FLOW_COLUMNS, conflictKey: FLOW_CONFLICT_KEY, chunkSize: this.cfg.batchSize,
-    }, flowRow);
+    const topics = sinkTopics(this.cfg);
+    if (this.opts.range && topics.size !== 1) throw new TaplineError('CONFIG_INVALID', 'sink-timescale', 'an offset range needs a single-topic sink');
+    if (this.opts.migrate ?? true) await migrateSinkSchema(this.opts.pool);
+    for (const [topic, spec] of topics) {
+      this.lanes.set(topic, { spec, codec: new AvroCodec(spec.schema),
+        writer: new BatchWriter(this.opts.pool, spec.targets, { chunkSize: this.cfg.batchSize, maxBackoffMs: this.cfg.maxBackoffMs }) });
+    }
     this.producer = this.opts.kafka.producer({ idempotent: true });
     await this.producer.connect();
+    const names = [...topics.keys()];
     if (this.opts.bounded) {
-      this.ends = await prepareBoundedRun(this.opts.kafka, this.cfg.topic, this.cfg.groupId, this.opts.range);
-      if (this.ends.complete) { this.completion.resolve(); return; }
+      this.ends = new Map();
+      for (const t of names) this.ends.set(t, await prepareBoundedRun(this.opts.kafka, t, this.cfg.groupId, this.opts.range));
+      if (this.complete()) { this.completion.resolve(); return; }
     }
     this.consumer = this.opts.kafka.consumer(this.cfg.groupId);
-    const startAt = this.opts.range ? { topic: this.cfg.topic, offsets: this.opts.range.from } : undefined;
-    this.consumer.run([this.cfg.topic], (b, ctl) => this.onBatch(b, ctl.heartbeat), {
+    const startAt = this.opts.range ? { topic: names[0], offsets: this.opts.range.from } : undefined;
+    this.consumer.run(names, (b, ctl) => this.onBatch(b, ctl.heartbeat), {
       startAt,
-      // Progress includes batches of only transaction markers (the topic is written transactionally).
-      onProgress: (_t, p, next) => { if (this.ends?.advance(p, next)) this.completion.resolve(); },
+      // Progress includes batches of only transaction markers (the topics are written transactionally).
+      onProgress: (t, p, next) => { if (this.ends?.get(t)?.advance(p, next) && this.complete()) this.completion.resolve(); },
     }).catch((e: Error) => this.completion.reject(e));
   }
 
   done(): Promise<void> { return this.completion.promise; }
 
+  private complete(): boolean { return [...(this.ends?.values() ?? [])].every((e) => e.complete); }
+
   private async onBatch(batch: InBatch, heartbeat: () => Promise<void>): Promise<void> {
-    const byKey = new Map<string, FlowWindow>();
+    const lane = this.lanes.get(batch.topic);
+    if (!lane) return;
+    const ends = this.ends?.get(batch.topic);
+    const source = `${batch.topic}/${batch.partition}`;
+    const pending: PendingRecord<InMessage>[] = [];
     const deadLetters: OutMessage[] = [];
     let lastOffset: bigint | null = null;
     for (const m of batch.messages) {
-      if (this.ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
-      if (this.ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
+      if (ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
+      if (ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
       lastOffset = m.offset;
       this.metrics.received();
+      if (m.value === null && lane.spec.tombstones === 'skip') { this.metrics.dropped('tombstone'); continue; }
+      let stage = 'AVRO_DECODE';
       try {
         if (m.value === null) throw new Error('message has no value (tombstone)');
-        const w = this.codec.decode(m.value);
-        byKey.set(flowRowKey(w), w); // a replayed window later in the batch replaces the earlier one
+        const record = lane.codec.decode(m.value);
+        stage = 'ROW_INVALID';
+        const rows: [number, unknown[]][] = [];
+        lane.spec.rows(record, { raw: m.value, repeat: this.repeatOf(source, m.offset, m.value) }, (t, row) => { rows.push([t, row]); });
+        pending.push({ ref: m, rows });
       } catch (e) {
-        this.deadLetter(deadLetters, m.key, m.value, isTaplineError(e) ? e.code : 'AVRO_DECODE', errorMessage(e), `${batch.topic}/${batch.partition}/${m.offset}`);
+        this.deadLetter(deadLetters, m.key, m.value, isTaplineError(e) ? e.code : stage, errorMessage(e), `${source}/${m.offset}`);
       }
     }
-    const rejected = await this.writer!.write([...byKey.values()], heartbeat);
-    for (const r of rejected) this.deadLetter(deadLetters, r.item.flow_key, this.codec.encode(r.item), 'DB_REJECTED', r.error, `${batch.topic}/${batch.partition}`);
-    this.metrics.sent(byKey.size - rejected.length);
+    const rejected = await lane.writer.write(pending, heartbeat);
+    const bad = new Set(rejected.map((r) => r.ref));
+    for (const r of rejected) this.deadLetter(deadLetters, r.ref.key, r.ref.value, 'DB_REJECTED', r.error, `${source}/${r.ref.offset}`);
+    this.metrics.sent(pending.length - rejected.length);
+    for (const p of pending) {
+      if (bad.has(p.ref)) continue;
+      for (const [t] of p.rows) { const table = lane.spec.targets[t].table; this.rowsByTable.set(table, (this.rowsByTable.get(table) ?? 0) + 1); }
+    }
     if (deadLetters.length) await this.producer!.send(this.cfg.deadLetterTopic, deadLetters);
     if (lastOffset !== null) {
       await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: lastOffset + 1n }]);
     }
+  }
+
+  /**
+   * How many messages right before this one in its partition had exactly the same bytes. A
+   * message delivered again (same offset, after a failed batch) keeps its number.
+   */
+  private repeatOf(source: string, offset: bigint, value: Buffer): number {
+    const prev = this.lastValue.get(source);
+    let repeat = 0;
+    if (prev && prev.offset === offset) repeat = prev.repeat;
+    else if (prev && prev.offset < offset && prev.value.equals(value)) repeat = prev.repeat + 1;
+    this.lastValue.set(source, { offset, value, repeat });
+    return repeat;
   }
 
   private deadLetter(out: OutMessage[], key: string | Buffer | null, value: Buffer | null, code: string, reason: string, source: string): void {
@@ -97,7 +175,7 @@ export class TimescaleSink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.writer?.close();
+    for (const l of this.lanes.values()) l.writer.close();
     await this.consumer?.close().catch(() => undefined);
     await this.producer?.close().catch(() => undefined);
   }

@@ -16,6 +16,7 @@ export const alerts: TableSpec = {
   name: 'alerts',
   schema: 'alert.v1',
   defaultTopic: 'tapline.alerts.v1',
+  topicSettings: { compacted: true },
   targets: [
     { table: 'alerts', columns, conflictKey: ['id', 'first_seen'], updateWhere: 'alerts.updated <= EXCLUDED.updated', dbOnlyColumns: ALERT_DASHBOARD_COLUMNS },
     { table: 'alert_states', columns, conflictKey: ['id', 'updated', 'state'], onConflict: 'nothing' },

@@ -37,6 +37,8 @@ export interface TableSpec<T = Record<string, unknown>> {
   /** Avro schema file name (schemas/<schema>.avsc). */
   schema: string;
   targets: Target[];
+  /** How the topic is created when missing (default: the configured partition count, not compacted). */
+  topicSettings?: { partitions?: number; compacted?: boolean };
   /** 'skip': a null value (compaction tombstone) is expected and counted, not dead-lettered. */
   tombstones?: 'skip';
   rows(record: T, ctx: RowContext, out: RowOut): void;

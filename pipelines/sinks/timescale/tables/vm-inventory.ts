@@ -6,4 +6,4 @@
  */
 import { simpleSpec } from './simple';
 
-export const vmInventory = simpleSpec('vm_inventory', 'vm-inventory.v1', 'tapline.inventory.v1', ['vm_id', 'valid_from'], { tombstones: 'skip' });
+export const vmInventory = simpleSpec('vm_inventory', 'vm-inventory.v1', 'tapline.inventory.v1', ['vm_id', 'valid_from'], { tombstones: 'skip', topicSettings: { partitions: 1, compacted: true } });

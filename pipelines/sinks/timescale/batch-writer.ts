@@ -1,0 +1,141 @@
+/**
+ * Writes the rows of a batch of records into their tables with `INSERT ... SELECT FROM
+ * unnest($1::type[], ...) ON CONFLICT DO UPDATE`: one array parameter per column, so no
+ * 65 535-parameter limit and the fastest insert the embedded TimescaleDB has (COPY FROM STDIN
+ * kills it: docs/timescaledb-embedded.md).
+ * - The whole batch goes in one short transaction; rows with the same key in one batch are
+ *   reduced to the last (one INSERT may not hit a row twice, and the last is the newest).
+ * - Connection-level failures (database down, restarting) are retried with capped exponential
+ *   backoff until they succeed or the writer is closed: the caller stops consuming meanwhile.
+ * - A batch the database refuses for its data is retried record by record; records it still
+ *   refuses are returned (for the dead-letter topic) with the database's message.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { logger } from '../../../lib/log';
+import { sqlType } from '../../../lib/db/avro-columns';
+import type { Target } from './tables/types';
+import { isDataError } from './writer';
+
+const log = logger('timescale-writer');
+
+/** One Kafka record's rows: [target index, row] pairs. */
+export interface PendingRecord<R = unknown> { ref: R; rows: [number, unknown[]][] }
+export interface RejectedRecord<R = unknown> { ref: R; error: string; sqlState: string | null }
+
+const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
+/** Arrays and jsonb travel as text (pg's array serialisation cannot nest them) and are cast in the SELECT. */
+const viaText = (pgType: string) => pgType.startsWith('_') || pgType === 'jsonb';
+
+export function unnestUpsertSql(t: Target): string {
+  const cols = t.columns;
+  const params = cols.map((c, i) => `$${i + 1}::${viaText(c.pgType) ? 'text' : sqlType(c.pgType)}[]`);
+  const alias = cols.map((_, i) => `c${i}`);
+  const select = cols.map((c, i) => (viaText(c.pgType) ? `c${i}::${sqlType(c.pgType)}` : `c${i}`));
+  const keys = new Set(t.conflictKey);
+  const updates = cols.filter((c) => !keys.has(c.name)).map((c) => `${quote(c.name)} = EXCLUDED.${quote(c.name)}`);
+  const action = t.onConflict === 'nothing' || updates.length === 0
+    ? 'DO NOTHING'
+    : `DO UPDATE SET ${updates.join(', ')}${t.updateWhere ? ` WHERE ${t.updateWhere}` : ''}`;
+  return `INSERT INTO ${t.table} (${cols.map((c) => quote(c.name)).join(',')}) SELECT ${select.join(',')} `
+    + `FROM unnest(${params.join(',')}) AS u(${alias.join(',')}) ON CONFLICT (${t.conflictKey.map(quote).join(',')}) ${action}`;
+}
+
+export interface BatchWriterOptions { chunkSize: number; maxBackoffMs?: number }
+
+export class BatchWriter {
+  private readonly sql: string[];
+  private readonly keyIdx: number[][];
+  private closed = false;
+  retries = 0;
+
+  constructor(private readonly pool: Pool, private readonly targets: Target[], private readonly opts: BatchWriterOptions) {
+    this.sql = targets.map(unnestUpsertSql);
+    this.keyIdx = targets.map((t) => t.conflictKey.map((k) => t.columns.findIndex((c) => c.name === k)));
+  }
+
+  close(): void { this.closed = true; }
+
+  async write<R>(records: PendingRecord<R>[], keepAlive?: () => Promise<void>): Promise<RejectedRecord<R>[]> {
+    if (records.length === 0) return [];
+    try {
+      await this.withRetry(() => this.transaction(records, true), keepAlive);
+      return [];
+    } catch (e) {
+      if (!isDataError(e)) throw e;
+    }
+    const rejected: RejectedRecord<R>[] = [];
+    for (const r of records) {
+      try {
+        await this.withRetry(() => this.transaction([r], false), keepAlive);
+      } catch (e) {
+        if (!isDataError(e)) throw e;
+        rejected.push({ ref: r.ref, error: (e as Error).message, sqlState: (e as { code?: string }).code ?? null });
+      }
+    }
+    return rejected;
+  }
+
+  /** Rows per target, deduplicated by conflict key (last wins) when `dedupe`. */
+  private group(records: PendingRecord[], dedupe: boolean): unknown[][][] {
+    const out: unknown[][][] = this.targets.map(() => []);
+    if (!dedupe) {
+      for (const r of records) for (const [t, row] of r.rows) out[t].push(row);
+      return out;
+    }
+    const seen = this.targets.map(() => new Map<string, number>());
+    for (const r of records) {
+      for (const [t, row] of r.rows) {
+        const idx = this.keyIdx[t];
+        const key = idx.length === 3 ? `${row[idx[0]]}\u0000${row[idx[1]]}\u0000${row[idx[2]]}` : idx.map((i) => String(row[i])).join('\u0000');
+        const at = seen[t].get(key);
+        if (at === undefined) { seen[t].set(key, out[t].length); out[t].push(row); } else out[t][at] = row;
+      }
+    }
+    return out;
+  }
+
+  private async transaction(records: PendingRecord[], dedupe: boolean): Promise<void> {
+    const byTarget = this.group(records, dedupe);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (let t = 0; t < this.targets.length; t++) await this.insert(client, t, byTarget[t]);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async insert(client: PoolClient, t: number, rows: unknown[][]): Promise<void> {
+    const n = this.targets[t].columns.length;
+    for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
+      const chunk = rows.slice(i, i + this.opts.chunkSize);
+      const cols: unknown[][] = Array.from({ length: n }, () => new Array(chunk.length));
+      for (let r = 0; r < chunk.length; r++) {
+        const row = chunk[r];
+        for (let c = 0; c < n; c++) cols[c][r] = row[c];
+      }
+      await client.query(this.sql[t], cols);
+    }
+  }
+
+  private async withRetry(fn: () => Promise<void>, keepAlive?: () => Promise<void>): Promise<void> {
+    let delay = 250;
+    for (;;) {
+      try {
+        await fn();
+        return;
+      } catch (e) {
+        if (isDataError(e) || this.closed) throw e;
+        this.retries++;
+        log.warn({ err: (e as Error).message, retryInMs: delay }, 'database write failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        await keepAlive?.().catch(() => undefined);
+        delay = Math.min(delay * 2, this.opts.maxBackoffMs ?? 10_000);
+      }
+    }
+  }
+}
