@@ -1,18 +1,170 @@
 /**
- * A bounded run of the whole pipeline over one capture file: pcap-file -> tapline.packets.v1
- * -> aggregate -> tapline.flows.v1 -> TimescaleDB. Each step reads up to the end offsets that
- * exist when it starts, so the run ends by itself; committed offsets make a second run process
- * only the new records, and the sink's upserts make the same data land exactly once.
+ * A bounded run of the whole pipeline over recorded data (the demo, the anomaly evaluation,
+ * replays of any capture):
+ *
+ *   inventory files -> inventory connector -> tapline.inventory.v1   (in order: versions)
+ *   capture files   -> merged by time      -> tapline.packets.v1      (one observation point each)
+ *   every registered stage, in dependency order (replay-plan.ts)      (parse, aggregate, metrics,
+ *                                            identify, vm-events, rollup, pathloss, detectors...)
+ *   TimescaleDB sink                                                 (flow_windows)
+ *
+ * Each stage is a bounded StageRunner over exactly the offset range the steps before it wrote in
+ * this run (end offsets are snapshotted around every step), with fresh in-memory state
+ * (at-least-once, a replay group of its own): whatever older or aborted runs left in the topics
+ * is not read, and the sink's upserts make a repeated replay land exactly once.
  */
 import type { Pool } from 'pg';
 import type { TaplineConfig } from '../lib/config';
 import type { KafkaClient } from '../lib/kafka';
-import { PcapFileConnector } from '../connectors/pcap-file';
 import type { ConnectorSummary } from '../connectors/types';
+import { InventoryConnector, InventoryConfigSchema } from '../connectors/inventory';
+import { VM_INVENTORY_TOPIC } from '../schemas/vm-inventory';
 import { StageRunner } from './runtime/kafka-runner';
-import { aggregateStage } from './stages/aggregate';
+import type { OffsetRange } from './runtime/bounded';
 import { TimescaleSink } from './sinks/timescale';
+import { publishCaptures, type CaptureInput, type CaptureSummary } from './replay-captures';
+import { planStages } from './replay-plan';
 
+export type { CaptureInput, CaptureSummary };
+
+export interface ReplayInput {
+  captures: CaptureInput[];
+  /** inventory files (YAML/JSON), published in this order: later files are later versions */
+  inventory?: string[];
+  /** observation point -> physical host, for identify (default: derived from the point's name) */
+  observationHosts?: Record<string, string>;
+}
+
+export interface PipelineReplayOptions {
+  /** only these stages (default: every registered stage whose input this replay fills) */
+  only?: string[];
+  /** stage -> reason to leave it out */
+  exclude?: Record<string, string>;
+  /** consumer groups are <prefix>-<stage> (default tapline-replay) */
+  groupPrefix?: string;
+  /** write flow windows to TimescaleDB (default true) */
+  sink?: boolean;
+  /** one line per step (progress) */
+  log?: (line: string) => void;
+}
+
+export interface StageRun {
+  name: string;
+  input: string;
+  read: number;
+  /** records this stage wrote, per output topic */
+  written: Record<string, number>;
+  deadLettered: number;
+  ms: number;
+}
+
+export interface PipelineReplayResult {
+  captures: CaptureSummary[];
+  inventoryVersions: number;
+  stages: StageRun[];
+  skipped: { name: string; reason: string }[];
+  /** what this run wrote, per topic: read these ranges to see its results */
+  ranges: Map<string, OffsetRange>;
+  sink: { rowsWritten: number; deadLettered: number; ms: number } | null;
+  timingsMs: { inventory: number; publish: number; stages: number; sink: number; total: number };
+}
+
+const sum = (m: Map<number, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
+
+export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, pool: Pool | null, input: ReplayInput,
+  opts: PipelineReplayOptions = {}): Promise<PipelineReplayResult> {
+  const log = opts.log ?? (() => undefined);
+  const t0 = Date.now();
+  const before = new Map<string, Map<number, bigint>>();
+  const snapshot = async (topic: string) => { if (!before.has(topic)) before.set(topic, await kafka.endOffsets(topic)); };
+  const rangeOf = async (topic: string): Promise<OffsetRange> => ({ from: before.get(topic) ?? new Map(), to: await kafka.endOffsets(topic) });
+
+  const stagesCfg: TaplineConfig = input.observationHosts
+    ? { ...cfg, stages: { ...cfg.stages, identify: { observationHosts: input.observationHosts, ...(cfg.stages.identify ?? {}) } } }
+    : cfg;
+  const inventoryTopic = (stagesCfg.stages.identify?.inventoryTopic as string | undefined) ?? VM_INVENTORY_TOPIC;
+
+  // 1. The inventory, version by version. Its topic always exists: stages follow it as a global table.
+  await kafka.ensureTopics([{ topic: inventoryTopic, partitions: 1, compacted: true },
+    { topic: cfg.topics.packets, partitions: cfg.kafka.partitions }, { topic: cfg.topics.deadLetter, partitions: 1 }]);
+  await snapshot(inventoryTopic);
+  for (const file of input.inventory ?? []) {
+    const inv = new InventoryConnector(InventoryConfigSchema.parse({ source: 'file', path: file, topic: inventoryTopic, watch: false }), kafka);
+    try {
+      await inv.start();
+      await inv.done();
+    } finally {
+      await inv.close();
+    }
+  }
+  const invRange = await rangeOf(inventoryTopic);
+  const inventoryVersions = Number(sum(invRange.to) - sum(invRange.from));
+  const t1 = Date.now();
+  log(`inventory: ${inventoryVersions} VM versions from ${(input.inventory ?? []).length} file(s) -> ${inventoryTopic}`);
+
+  // 2. The captures, merged by time.
+  await snapshot(cfg.topics.packets);
+  const captures = await publishCaptures(kafka, cfg.topics.packets, input.captures);
+  const t2 = Date.now();
+  log(`captures: ${captures.map((c) => `${c.observationPoint} ${c.packets} packets`).join(', ')} -> ${cfg.topics.packets} in ${t2 - t1} ms`);
+
+  // 3. Every stage, in dependency order.
+  const exclude = { ...(opts.exclude ?? {}) };
+  if (captures.length < 2 && !exclude.pathloss) exclude.pathloss = 'needs two observation points of the same traffic (one capture given)';
+  const plan = planStages(stagesCfg, { sources: new Set([cfg.topics.packets, inventoryTopic]), only: opts.only, exclude });
+  const stages: StageRun[] = [];
+  for (const { name, def } of plan.stages) {
+    const ts = Date.now();
+    const partitions = await kafka.partitionCount(def.input.topic);
+    const outputs = Object.keys(def.outputs);
+    await kafka.ensureTopics(outputs.map((topic) => ({ topic, partitions })));
+    for (const t of outputs) await snapshot(t);
+    const outBefore = new Map(await Promise.all(outputs.map(async (t) => [t, sum(await kafka.endOffsets(t))] as const)));
+    const runner = new StageRunner(def, {
+      kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: true, guarantee: 'at_least_once',
+      groupId: `${opts.groupPrefix ?? 'tapline-replay'}-${name}`, range: await rangeOf(def.input.topic),
+    });
+    try {
+      await runner.start();
+      await runner.done();
+    } finally {
+      await runner.close();
+    }
+    const written: Record<string, number> = {};
+    for (const t of outputs) written[t] = Number(sum(await kafka.endOffsets(t)) - outBefore.get(t)!);
+    const run: StageRun = { name, input: def.input.topic, read: runner.metrics.totals.received, written,
+      deadLettered: runner.metrics.droppedByReason.get('dead-letter') ?? 0, ms: Date.now() - ts };
+    stages.push(run);
+    log(`stage ${name}: ${run.read} records -> ${Object.entries(written).map(([t, n]) => `${n} ${t}`).join(', ') || 'nothing'} in ${run.ms} ms`);
+  }
+  for (const s of plan.skipped) log(`stage ${s.name}: skipped (${s.reason})`);
+  const t3 = Date.now();
+
+  // 4. The sink.
+  let sink: PipelineReplayResult['sink'] = null;
+  if (pool && opts.sink !== false && before.has(cfg.topics.flows)) {
+    const ts = Date.now();
+    const s = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize },
+      { kafka, pool, bounded: true, range: await rangeOf(cfg.topics.flows) });
+    try {
+      await s.start();
+      await s.done();
+    } finally {
+      await s.close();
+    }
+    sink = { rowsWritten: s.metrics.totals.sent, deadLettered: s.metrics.droppedByReason.get('dead-letter') ?? 0, ms: Date.now() - ts };
+    log(`sink: ${sink.rowsWritten} rows -> flow_windows in ${sink.ms} ms`);
+  }
+  const t4 = Date.now();
+  const ranges = new Map<string, OffsetRange>();
+  for (const t of before.keys()) ranges.set(t, await rangeOf(t));
+  return {
+    captures, inventoryVersions, stages, skipped: plan.skipped, ranges, sink,
+    timingsMs: { inventory: t1 - t0, publish: t2 - t1, stages: t3 - t2, sink: t4 - t3, total: t4 - t0 },
+  };
+}
+
+/** The thin slice of the first demo: one file through aggregate into flow_windows. */
 export interface ReplayResult {
   observationPoint: string;
   capture: ConnectorSummary;
@@ -25,57 +177,16 @@ export interface ReplayResult {
 
 export async function replayFile(cfg: TaplineConfig, kafka: KafkaClient, pool: Pool, file: string,
   opts: { progress?: boolean; observationPoint?: string } = {}): Promise<ReplayResult> {
-  const t0 = Date.now();
-  // Snapshots of the topics' end offsets around each step: every step then reads exactly what
-  // the previous one wrote in this run, whatever older or aborted runs left in the topics.
-  const packetsFrom = await kafka.endOffsets(cfg.topics.packets);
-  const connector = new PcapFileConnector({
-    path: file, topic: cfg.topics.packets, observationPoint: opts.observationPoint, speed: 0,
-    batchSize: 2000, progress: opts.progress ?? false,
-  }, kafka);
-  let capture: ConnectorSummary;
-  try {
-    await connector.start();
-    capture = await connector.done();
-  } finally {
-    await connector.close();
-  }
-  const t1 = Date.now();
-  const packetsTo = await kafka.endOffsets(cfg.topics.packets);
-  const flowsFrom = await kafka.endOffsets(cfg.topics.flows);
-
-  const stage = new StageRunner(aggregateStage({
-    inputTopic: cfg.topics.packets, outputTopic: cfg.topics.flows, lateTopic: cfg.topics.late,
-    ...(cfg.stages.aggregate ?? {}),
-  }), { kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: true,
-    // A replay is its own job: it reads exactly this run's records with fresh in-memory state and
-    // commits at the end, so it needs neither the streaming group's offsets nor its changelogs.
-    groupId: 'tapline-aggregate-replay', guarantee: 'at_least_once', range: { from: packetsFrom, to: packetsTo } });
-  try {
-    await stage.start();
-    await stage.done();
-  } finally {
-    await stage.close();
-  }
-  const t2 = Date.now();
-  const flowsTo = await kafka.endOffsets(cfg.topics.flows);
-
-  const sink = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter,
-    groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize }, { kafka, pool, bounded: true, range: { from: flowsFrom, to: flowsTo } });
-  try {
-    await sink.start();
-    await sink.done();
-  } finally {
-    await sink.close();
-  }
-  const t3 = Date.now();
+  const r = await replayPipeline(cfg, kafka, pool, { captures: [{ file, observationPoint: opts.observationPoint }] }, { only: ['aggregate'] });
+  const agg = r.stages.find((s) => s.name === 'aggregate')!;
+  const c = r.captures[0];
   return {
-    observationPoint: connector.observationPoint,
-    capture,
-    flowWindows: stage.metrics.totals.sent - (stage.metrics.droppedByReason.get('late') ?? 0), // late records go to their own topic
-    rowsWritten: sink.metrics.totals.sent,
-    deadLettered: (stage.metrics.droppedByReason.get('dead-letter') ?? 0) + (sink.metrics.droppedByReason.get('dead-letter') ?? 0),
-    late: stage.metrics.droppedByReason.get('late') ?? 0,
-    timingsMs: { publish: t1 - t0, aggregate: t2 - t1, sink: t3 - t2 },
+    observationPoint: c.observationPoint,
+    capture: { packets: c.packets, bytes: c.bytes, malformed: c.malformed, firstTsNs: c.firstTsNs, lastTsNs: c.lastTsNs },
+    flowWindows: agg.written[cfg.topics.flows] ?? 0,
+    rowsWritten: r.sink?.rowsWritten ?? 0,
+    deadLettered: agg.deadLettered + (r.sink?.deadLettered ?? 0),
+    late: agg.written[cfg.topics.late] ?? 0,
+    timingsMs: { publish: r.timingsMs.publish, aggregate: r.timingsMs.stages, sink: r.timingsMs.sink },
   };
 }
