@@ -31,7 +31,8 @@ const MAD_TO_SIGMA = 1.2533;
 
 export function scaleOf(b: Baseline, p: BaselineParams): number { return Math.max(MAD_TO_SIGMA * b.dev, p.minScale); }
 
-function learn(b: Baseline, x: number, p: BaselineParams): void {
+/** Learns one value (no gap filling: for series where a missing window means "no sample", not 0). */
+export function learn(b: Baseline, x: number, p: BaselineParams): void {
   if (b.n === 0) { b.level = x; b.dev = 0; b.n = 1; return; }
   let v = x;
   if (b.n >= p.warmupWindows) {

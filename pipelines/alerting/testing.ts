@@ -5,6 +5,8 @@
  */
 import type { Alert } from '../../schemas/alert';
 import type { IdentifiedFlow } from '../../schemas/identified-flow';
+import type { FlowMetrics, RttStats, TcpDirection } from '../../schemas/flow-metrics';
+import type { VmInventory } from '../../schemas/vm-inventory';
 import type { StageDefinition } from '../runtime/types';
 import { TopologyTestDriver } from '../runtime/test-driver';
 
@@ -73,3 +75,49 @@ export class Chain<V> {
 
 /** `type state` per alert, for compact lifecycle assertions. */
 export const states = (as: Alert[]): string[] => as.map((a) => `${a.type} ${a.state}`);
+
+export function inventoryVm(v: VmRef, name = v.vm!, nicBps = 1_000_000_000): VmInventory {
+  return { vm_id: v.vm!, name, macs: [], ips: [v.addr], host: v.host ?? 'h1', tenant: v.tenant, project: null, subnet: null,
+    nic_capacity_bps: BigInt(nicBps), valid_from_ns: 0n };
+}
+
+export function rttStats(meanMs: number, count = 10, maxMs = meanMs * 1.5, deltaMs = meanMs * 0.1): RttStats {
+  const mean = meanMs * 1e6;
+  return { count: BigInt(count), sum_ns: mean * count, mean_ns: mean, min_ns: BigInt(Math.round(mean * 0.5)), max_ns: BigInt(Math.round(maxMs * 1e6)),
+    p50_ns: mean, p95_ns: mean, p99_ns: mean, jitter_ns: deltaMs * 1e6, delta_sum_ns: deltaMs * 1e6 * (count - 1), delta_count: BigInt(count - 1),
+    sketch: { relative_accuracy: 0.01, gamma: 1.02, zero_count: 0, keys: [], counts: [] } };
+}
+
+export function tcpDir(segments: number, lost: number): TcpDirection {
+  return { data_segments: BigInt(segments), data_bytes: BigInt(segments * 1400), retransmitted_segments: BigInt(lost), retransmitted_bytes: BigInt(lost * 1400),
+    lost_before_mirror_segments: 0n, out_of_order_segments: 0n, retransmission_rate: segments ? lost / segments : 0, dup_acks: 0n, zero_windows: 0n,
+    zero_window_probes: 0n, rtt_ambiguous: 0n, rtt_untracked_segments: 0n, acked_unseen_gaps: 0n, spurious_retransmissions: 0n };
+}
+
+/**
+ * A flow-metrics window from client c:cport to server s:sport; rttMs is the end-to-end RTT
+ * (split evenly over the two mirror -> endpoint -> mirror halves).
+ */
+export function fmetrics(c: VmRef, cport: number, s: VmRef, sport: number, windowSec: number, x: Partial<{
+  rttMs: number; rttMaxMs: number; segments: number; lost: number; utilClientOut: number; utilServerOut: number; op: string;
+}> = {}): FlowMetrics {
+  const cIsA = c.addr < s.addr || (c.addr === s.addr && cport <= sport);
+  const [A, pa, B, pb] = cIsA ? [c, cport, s, sport] : [s, sport, c, cport];
+  const w = BigInt(windowSec) * S;
+  const half = x.rttMs === undefined ? null : rttStats(x.rttMs / 2, 10, (x.rttMaxMs ?? x.rttMs * 1.5) / 2);
+  const seg = x.segments ?? 0;
+  const dirC = seg ? tcpDir(seg, x.lost ?? 0) : null, dirS = seg ? tcpDir(seg, 0) : null;
+  const uc = x.utilClientOut ?? null, us = x.utilServerOut ?? null;
+  return {
+    window_start_ns: w, window_end_ns: w + 10n * S, flow_key: `6|${A.addr}|${pa}|${B.addr}|${pb}`, observation_point: x.op ?? 'mon:h1', ip_proto: 6,
+    addr_a: A.addr, port_a: pa, addr_b: B.addr, port_b: pb, first_seen_ns: w, last_seen_ns: w + S,
+    packets_ab: 100n, packets_ba: 100n, bytes_ab: 100_000n, bytes_ba: 100_000n, throughput_ab_bps: 10_000, throughput_ba_bps: 10_000,
+    peak_1s_bytes_ab: 10_000n, peak_1s_bytes_ba: 10_000n, client_is_a: cIsA,
+    handshake_server_ns: null, handshake_client_ns: null, handshake_total_ns: null,
+    rtt_data_ab: half, rtt_data_ba: half, rtt_ts_ab: null, rtt_ts_ba: null, rtt_icmp_echo: null,
+    tcp_ab: cIsA ? dirC : dirS, tcp_ba: cIsA ? dirS : dirC,
+    vm_a: A.vm, vm_b: B.vm, nic_capacity_a_bps: null, nic_capacity_b_bps: null,
+    utilization_a_out: cIsA ? uc : us, utilization_a_in: cIsA ? us : uc, utilization_a_out_peak_1s: null, utilization_a_in_peak_1s: null,
+    utilization_b_out: cIsA ? us : uc, utilization_b_in: cIsA ? uc : us, utilization_b_out_peak_1s: null, utilization_b_in_peak_1s: null,
+  };
+}

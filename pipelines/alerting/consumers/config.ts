@@ -12,14 +12,16 @@ import { ALERT_TOPIC } from '../../../schemas/alert';
 export const OUTPUT_NAMES = ['webhook', 'alertmanager', 'stdout', 'syslog'] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 
+// --set values arrive as text: numbers are coerced (and then checked like any number).
+const num = () => z.coerce.number();
 const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL');
 
 export const RetrySchema = z.object({
-  maxAttempts: z.number().int().min(1).max(100).default(5).describe('attempts per record and output before it is dead-lettered'),
-  initialDelayMs: z.number().int().min(1).default(500).describe('backoff before the 2nd attempt; doubles each attempt'),
-  maxDelayMs: z.number().int().min(1).default(30_000).describe('cap of the exponential backoff'),
-  maxRetryAfterMs: z.number().int().min(0).default(120_000).describe('a longer Retry-After is cut to this'),
-  timeoutMs: z.number().int().min(100).default(10_000).describe('one HTTP attempt (connect + response) at most this long'),
+  maxAttempts: num().int().min(1).max(100).default(5).describe('attempts per record and output before it is dead-lettered'),
+  initialDelayMs: num().int().min(1).default(500).describe('backoff before the 2nd attempt; doubles each attempt'),
+  maxDelayMs: num().int().min(1).default(30_000).describe('cap of the exponential backoff'),
+  maxRetryAfterMs: num().int().min(0).default(120_000).describe('a longer Retry-After is cut to this'),
+  timeoutMs: num().int().min(100).default(10_000).describe('one HTTP attempt (connect + response) at most this long'),
 }).strict().refine((r) => r.maxDelayMs >= r.initialDelayMs, { message: 'maxDelayMs must be >= initialDelayMs' });
 export type RetryPolicy = z.infer<typeof RetrySchema>;
 
@@ -43,20 +45,20 @@ export const AlertConsumerConfigSchema = z.object({
   }).strict().default({}),
   alertmanager: z.object({
     url: httpUrl.optional().describe('Alertmanager base URL, e.g. http://127.0.0.1:9093'),
-    resendIntervalMs: z.number().int().min(1_000).default(60_000).describe('open alerts are re-sent this often'),
-    endsAtGraceMs: z.number().int().min(1_000).default(300_000).describe('endsAt of an open alert = now + this'),
+    resendIntervalMs: num().int().min(1_000).default(60_000).describe('open alerts are re-sent this often'),
+    endsAtGraceMs: num().int().min(1_000).default(300_000).describe('endsAt of an open alert = now + this'),
     generatorUrl: httpUrl.optional().describe('back-link shown in Alertmanager (e.g. the dashboard)'),
     labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()).default({}).describe('extra labels on every alert'),
   }).strict().default({}),
   syslog: z.object({
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(1).max(65535).default(514),
+    port: num().int().min(1).max(65535).default(514),
     facility: z.enum(Object.keys(SYSLOG_FACILITIES) as [keyof typeof SYSLOG_FACILITIES]).default('local0'),
     appName: z.string().regex(/^[!-~]{1,48}$/, '1-48 printable ASCII characters').default('tapline'),
     hostname: z.string().regex(/^[!-~]{1,255}$/, '1-255 printable ASCII characters').default(os.hostname() || 'tapline'),
     sdId: z.string().regex(/^[!-~]{1,32}$/).refine((v) => !/[= \]"]/.test(v) && /@\d+$/.test(v), 'name@<private enterprise number>')
       .default('tapline@32473').describe('SD-ID of the structured data; 32473 is the documentation PEN (RFC 5612): set your own'),
-    maxBytes: z.number().int().min(480).max(65_000).default(2048).describe('longer messages have their text cut (RFC 5426: 480 must work, 2048 should)'),
+    maxBytes: num().int().min(480).max(65_000).default(2048).describe('longer messages have their text cut (RFC 5426: 480 must work, 2048 should)'),
   }).strict().default({}),
 }).strict().refine((c) => c.alertmanager.endsAtGraceMs > c.alertmanager.resendIntervalMs,
   { message: 'alertmanager.endsAtGraceMs must exceed alertmanager.resendIntervalMs (else alerts flap between re-sends)', path: ['alertmanager', 'endsAtGraceMs'] });
