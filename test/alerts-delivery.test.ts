@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { testServices } from './support/services';
@@ -156,19 +157,35 @@ describe('alert consumers on Kafka with real receivers @integration', function (
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { state: string }).state), ['open', 'resolved']);
   });
 
-  it('`tapline alerts send --to stdout,webhook --bounded` delivers and prints one JSON line per state', async () => {
+  it('`tapline alerts send --to stdout,webhook` runs until SIGTERM, serves /metrics, prints one JSON line per state', async () => {
     const s = await testServices();
     const t = await setup(s.kafka);
     await publish(s.kafka, t.alerts, [alert('cli'), alert('cli', { state: 'resolved' })]);
-    const env = { ...process.env, TAPLINE_KAFKA_BROKERS: s.brokers.join(','), TAPLINE_WEBHOOK_SECRET: SECRET, TAPLINE__metrics__port: '0', TAPLINE_LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/tapline.js'), 'alerts', 'send', '--to', 'stdout,webhook', '--bounded',
+    const metricsPort = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(p)); });
+    });
+    const env = { ...process.env, TAPLINE_KAFKA_BROKERS: s.brokers.join(','), TAPLINE_WEBHOOK_SECRET: SECRET, TAPLINE__metrics__port: String(metricsPort), TAPLINE_LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/tapline.js'), 'alerts', 'send', '--to', 'stdout,webhook',
       '--set', `topic=${t.alerts}`, '--set', `groupId=${t.group}`, '--set', `deadLetterTopic=${t.dlq}`, '--set', `failedTopic=${t.failed}`,
-      '--set', `webhook.url=${rx.url}/cli`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--set', `webhook.url=${rx.url}/cli`, '--set', 'retry.maxAttempts=2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = ''; let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
-    assert.equal(code, 0, stderr);
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    try {
+      await rx.waitFor(2, 60_000);
+      let metrics = '';
+      const deadline = Date.now() + 20_000;
+      while (!/tapline_records_sent_total\{component="alerts-webhook"\} 2/.test(metrics) && Date.now() < deadline) {
+        metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.match(metrics, /tapline_records_sent_total\{component="alerts-webhook"\} 2/);
+      assert.match(metrics, /tapline_records_received_total\{component="alerts-consumer"\} 2/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { version: string; state: string; id: string });
     assert.deepEqual(lines.map((l) => [l.version, l.state]), [['tapline.alert.v1', 'open'], ['tapline.alert.v1', 'resolved']]);
     assert.equal(rx.requests.length, 2);

@@ -129,6 +129,10 @@ describe('alerts: consumer settings', () => {
     assert.equal(c.retry.maxAttempts, 8);
     assert.equal(c.webhook.secret, SECRET);
     assertOutputsConfigured(c, ['webhook', 'stdout']);
+    // As the CLI passes them: text, numbers coerced, number-like secrets kept as text.
+    const t = parseAlertConsumerConfig({ 'retry.maxAttempts': '8', 'syslog.port': '5514', 'webhook.secret': '12345678901234567890' }, {});
+    assert.deepEqual([t.retry.maxAttempts, t.syslog.port, t.webhook.secret], [8, 5514, '12345678901234567890']);
+    invalid(() => parseAlertConsumerConfig({ 'retry.maxAttempts': 'many' }), /retry\.maxAttempts/);
   });
 
   it('names the wrong key or value, and what an output is missing', () => {

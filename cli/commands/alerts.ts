@@ -6,8 +6,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import YAML from 'yaml';
-import { configFrom, withServiceOptions } from '../options';
+import { configFrom } from '../options';
 import { runUntilSignal } from '../run-until-signal';
 import { ensureKafka } from '../../lib/services/kafka-broker';
 import { KafkaClient } from '../../lib/kafka';
@@ -20,13 +19,9 @@ import {
 function collectSet(v: string, prev: Record<string, unknown>): Record<string, unknown> {
   const i = v.indexOf('=');
   if (i <= 0) throw new TaplineError('CONFIG_INVALID', 'cli', `--set expects key=value, got "${v}"`);
-  const key = v.slice(0, i);
-  const text = v.slice(i + 1);
-  // URLs and secrets stay strings; numbers, booleans and maps are read as YAML.
-  let value: unknown = text;
-  try { value = YAML.parse(text); } catch { /* keep the text */ }
-  if (typeof value !== 'number' && typeof value !== 'boolean' && (typeof value !== 'object' || value === null)) value = text;
-  return { ...prev, [key]: value };
+  // Kept as text (a secret or label that looks like a number stays a string); the settings
+  // schema coerces its numeric keys.
+  return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
 }
 
 function parseOutputs(v: string): OutputName[] {
@@ -35,7 +30,9 @@ function parseOutputs(v: string): OutputName[] {
 
 export function register(program: Command): void {
   const alerts = program.command('alerts').description('alert consumers (deliver alerts to webhooks, Alertmanager, stdout, syslog)');
-  withServiceOptions(alerts.command('send'))
+  alerts.command('send')
+    .option('--brokers <list>', 'use this Kafka cluster (host:port,...) instead of the embedded broker (env TAPLINE_KAFKA_BROKERS)')
+    .option('--state-dir <dir>', 'where the embedded broker keeps its data (env TAPLINE_STATE_DIR, default .tapline)')
     .description(`deliver alerts from the alerts topic until SIGTERM (outputs: ${OUTPUT_NAMES.join(', ')})`)
     .requiredOption('--to <outputs>', `comma-separated outputs: ${OUTPUT_NAMES.join('|')}`, parseOutputs)
     .option('--set <key=value>', 'setting (repeatable), e.g. --set webhook.url=https://hooks.example/x --set retry.maxAttempts=8', collectSet, {})
