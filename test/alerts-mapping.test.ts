@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { deliveryKey, isoFromNs, PAYLOAD_VERSION, toPayload } from '../pipelines/alerting/consumers/payload';
-import { alertmanagerLabels, endedNow, labelName, toPostableAlert } from '../pipelines/alerting/consumers/alertmanager-map';
-import { sampleAlert } from '../pipelines/alerting/consumers/testing';
+import { alertmanagerLabels, endedNow, labelName, toPostableAlert, type PostableAlert } from '../pipelines/alerting/consumers/alertmanager-map';
+import { AlertmanagerOutput } from '../pipelines/alerting/consumers/alertmanager';
+import { sampleAlert, TestReceiver } from '../pipelines/alerting/consumers/testing';
 import { schemaJson } from '../schemas';
 import { ALERT_SCHEMA } from '../schemas/alert';
 
@@ -88,5 +89,63 @@ describe('alerts: Alertmanager mapping', () => {
     const ended = endedNow(open, now);
     assert.equal(ended.endsAt, '2024-11-28T09:00:00.000Z');
     assert.deepEqual(ended.labels, open.labels);
+  });
+});
+
+describe('alerts: Alertmanager output (local HTTP server validating the v2 postableAlert shape)', () => {
+  let rx: TestReceiver;
+  beforeEach(async () => { rx = await new TestReceiver().start(); });
+  afterEach(async () => { await rx.close(); });
+  const retry = { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10, maxRetryAfterMs: 10, timeoutMs: 1000 };
+  const make = () => new AlertmanagerOutput({ url: `${rx.url}/`, resendIntervalMs: 60_000, endsAtGraceMs: 300_000, retry });
+  const ctx = { signal: new AbortController().signal };
+  const posted = (i: number) => JSON.parse(rx.requests[i].body) as PostableAlert[];
+  const validShape = (list: PostableAlert[]) => {
+    assert.ok(Array.isArray(list) && list.length > 0);
+    for (const p of list) {
+      assert.ok(p.labels.alertname, 'alertname is required');
+      for (const [k, v] of [...Object.entries(p.labels), ...Object.entries(p.annotations)]) { assert.match(k, LABEL_NAME); assert.equal(typeof v, 'string'); }
+      assert.ok(!Number.isNaN(Date.parse(p.startsAt)) && Date.parse(p.endsAt) >= Date.parse(p.startsAt));
+    }
+  };
+
+  it('posts to /api/v2/alerts; a severity change ends the old label set; resolved leaves the re-send set', async () => {
+    const out = make();
+    await out.start();
+    try {
+      assert.equal((await out.deliver(sampleAlert(), ctx)).kind, 'delivered');
+      assert.equal(rx.requests[0].url, '/api/v2/alerts');
+      assert.equal(rx.requests[0].headers['content-type'], 'application/json');
+      validShape(posted(0));
+      await out.deliver(sampleAlert({ state: 'updated', severity: 'critical' }), ctx);
+      const [now, old] = posted(1);
+      validShape(posted(1));
+      assert.equal(now.labels.severity, 'critical');
+      assert.equal(old.labels.severity, 'warning');
+      assert.ok(Date.parse(old.endsAt) <= Date.now(), 'old label set ended now');
+      assert.deepEqual(out.activeKeys(), [sampleAlert().dedup_key]);
+      await out.resend();
+      assert.equal(posted(2).length, 1);
+      assert.equal(posted(2)[0].labels.severity, 'critical');
+      await out.deliver(sampleAlert({ state: 'resolved', severity: 'critical' }), ctx);
+      assert.deepEqual(out.activeKeys(), []);
+      await out.resend();
+      assert.equal(rx.requests.length, 4, 'nothing left to re-send');
+    } finally { await out.close(); await out.close(); }
+  });
+
+  it('an open alert that could not be delivered is still re-sent later; Alertmanager 400 is not retried', async () => {
+    rx.script([{ status: 400, body: 'start time must be before end time' }, { status: 200 }]);
+    const out = make();
+    await out.start();
+    try {
+      const o = await out.deliver(sampleAlert(), ctx);
+      assert.equal(o.kind === 'failed' && o.code, 'DELIVERY_REJECTED');
+      assert.equal(rx.requests.length, 1);
+      await out.resend();
+      assert.equal(rx.requests.length, 2);
+      assert.equal(out.resends, 1);
+      assert.equal(out.metrics.droppedByReason.get('dead-letter'), 1);
+    } finally { await out.close(); }
   });
 });

@@ -35,6 +35,7 @@ export class AlertmanagerOutput implements AlertOutput {
   /** dedup_key -> label set last posted, to end it when a new state changes the labels. */
   private readonly posted = new Map<string, PostableAlert>();
   private timer: NodeJS.Timeout | null = null;
+  private resendQueued: Promise<void> | null = null;
   private lock: Promise<unknown> = Promise.resolve();
   private readonly stop = new AbortController();
   resends = 0;
@@ -94,7 +95,10 @@ export class AlertmanagerOutput implements AlertOutput {
 
   /** One attempt per chunk, no retries: the next interval is the retry. */
   resend(): Promise<void> {
-    return this.serial(async () => {
+    // While a delivery retries for long, queue at most one re-send behind it (not one per tick).
+    if (this.resendQueued) return this.resendQueued;
+    this.resendQueued = this.serial(async () => {
+      this.resendQueued = null;
       if (this.active.size === 0 || this.stop.signal.aborted) return;
       const now = Date.now();
       const all = [...this.active.values()].map((a) => toPostableAlert(a, now, this.s));
@@ -108,6 +112,7 @@ export class AlertmanagerOutput implements AlertOutput {
       }
       this.resends++;
     });
+    return this.resendQueued;
   }
 
   async close(): Promise<void> {
