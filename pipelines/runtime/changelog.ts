@@ -1,8 +1,9 @@
 /**
  * Changelogs of state stores: one compacted topic per (stage group, store), partitioned like the
  * input, so partition p of the changelog holds exactly the state of input partition p's task.
- * Values are serialized with V8's structured clone format (BigInt, Map, Set, nested objects),
- * so stages keep plain objects in their stores and need no serde of their own.
+ * Values are serialized with the store's serde: by default V8's structured clone format (BigInt,
+ * Map, Set, nested objects), so stages keep plain objects in their stores and need no serde of
+ * their own; stages with much state give compact ones (StageDefinition.serdes).
  */
 import v8 from 'node:v8';
 import type { KafkaClient, OutMessage } from '../../lib/kafka';
@@ -30,7 +31,7 @@ export function changelogBatches<V>(groupId: string, task: Task<V>): { topic: st
   const out: { topic: string; messages: OutMessage[] }[] = [];
   for (const [name, store] of task.stores) {
     const messages: OutMessage[] = store.takeChanges().map(([key, value]) => ({
-      key, partition: task.partition, value: value === undefined ? null : v8.serialize(value),
+      key, partition: task.partition, value: value === undefined ? null : store.encode(value),
     }));
     if (messages.length) out.push({ topic: changelogTopic(groupId, name), messages });
   }
@@ -45,7 +46,7 @@ export async function restoreTask<V>(kafka: KafkaClient, groupId: string, task: 
     const store = task.stores.get(name)!;
     n += await readPartitionsToEnd(kafka, changelogTopic(groupId, name), [task.partition], (_p, m) => {
       if (m.key === null) return;
-      store.restore(m.key.toString(), m.value === null ? undefined : v8.deserialize(m.value));
+      store.restore(m.key.toString(), m.value);
     });
   }
   await readPartitionsToEnd(kafka, changelogTopic(groupId, META_STORE), [task.partition], (_p, m) => {

@@ -40,12 +40,16 @@ export function fuseStages<V>(defs: StageDefinition<V>[]): StageDefinition<V> {
     }
     for (const g of d.globals ?? []) globals.set(g.name, g); // the same table may serve several parts
   }
+  const serdes = Object.assign({}, ...defs.map((d) => d.serdes ?? {})) as StageDefinition<V>['serdes'];
+  const hot = defs.map((d) => d.hotEntries).filter((h): h is number => h !== undefined);
   const every = defs.map((d) => d.punctuateEveryNs ?? 1_000_000_000n).reduce((a, b) => (b < a ? b : a));
   return {
     name,
     input: first.input,
     outputs,
     stores,
+    serdes,
+    ...(hot.length ? { hotEntries: Math.min(...hot) } : {}),
     globals: [...globals.values()],
     punctuateEveryNs: every,
     timestampOf: first.timestampOf,

@@ -27,7 +27,7 @@ export class Task<V> {
   constructor(readonly def: StageDefinition<V>, readonly partition: number, metrics: ComponentMetrics, log: Logger,
     globals: Map<string, GlobalTable<unknown>> = new Map()) {
     for (const [topic, schema] of Object.entries(def.outputs)) this.codecs.set(topic, new AvroCodec(schema));
-    for (const name of def.stores) this.stores.set(name, new InMemoryStore(name));
+    for (const name of def.stores) this.stores.set(name, new InMemoryStore(name, { serde: def.serdes?.[name], hotEntries: def.hotEntries }));
     this.interval = def.punctuateEveryNs ?? 1_000_000_000n;
     const ctx: ProcessorContext = {
       stage: def.name,
@@ -94,6 +94,7 @@ export class Task<V> {
     if (t !== END_OF_STREAM) this.lastPunctuated = t;
     for (const s of this.stores.values()) s.currentOffset = -1n;
     this.processor.punctuate(t);
+    for (const s of this.stores.values()) s.pack();
   }
 
   drain(): Emitted[] {

@@ -29,6 +29,17 @@ export interface KeyValueStore<V> {
   readonly size: number;
 }
 
+/**
+ * How a store's values become bytes (changelog records, and the packed form of cold entries).
+ * Without one, values travel in V8's structured-clone format. A stage with many long-lived
+ * entries (connection state) gives its store a compact serde and lets the store keep the
+ * entries it has not touched lately packed: a few hundred bytes instead of a few kB of objects.
+ */
+export interface StoreSerde<V> {
+  encode(value: V): Buffer;
+  decode(buf: Buffer): V;
+}
+
 /** A compacted topic every task reads in full, with time-versioned lookups (see global-table.ts). */
 export interface GlobalTableSpec<V = unknown> {
   name: string;
@@ -82,6 +93,13 @@ export interface StageDefinition<V> {
   /** output topic -> schema name */
   outputs: Record<string, string>;
   stores: string[];
+  /** store name -> its serde (default: V8 structured clone) */
+  serdes?: Record<string, StoreSerde<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * Stores with a serde keep at most this many entries as objects: on punctuate, when more are,
+   * all are packed (serialized) and the ones the next records touch come back as objects.
+   */
+  hotEntries?: number;
   globals?: GlobalTableSpec<never>[];
   /** Punctuate whenever stream time crosses a multiple of this (ns); default 1 s. */
   punctuateEveryNs?: bigint;

@@ -6,7 +6,7 @@
  */
 import { packetFlow, windowKey } from '../../../lib/flow-key';
 import type { FlowWindow, PacketSummary } from '../../../schemas/types';
-import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../runtime/types';
+import { END_OF_STREAM, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
 import type { AggregateConfig } from './config';
 import { isClosed, windowSpec, windowStarts, type WindowSpec } from '../../runtime/windows';
 
@@ -28,6 +28,11 @@ export class AggregateProcessor implements Processor<PacketSummary> {
   private ctx!: ProcessorContext;
   private store!: KeyValueStore<FlowState>;
   private readonly w: WindowSpec;
+  /**
+   * Earliest stream time at which an open window closes: a cache derived from the store (0 =
+   * unknown: scan), so punctuations that close nothing do not walk every (packed) entry.
+   */
+  private nextClose = 0n;
 
   constructor(private readonly cfg: AggregateConfig) {
     this.w = windowSpec(cfg.windowMs, cfg.advanceMs, cfg.allowedLatenessMs);
@@ -62,16 +67,27 @@ export class AggregateProcessor implements Processor<PacketSummary> {
         continue;
       }
       const sk = windowKey(f, w);
-      const s = this.store.get(sk) ?? { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
-        pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
+      let s = this.store.get(sk);
+      if (!s) {
+        s = { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
+          pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
+        const closeAt = w + this.w.sizeNs + this.w.latenessNs;
+        if (this.nextClose !== 0n && closeAt < this.nextClose) this.nextClose = closeAt;
+      }
       addPacket(s, p, e.srcIsA, n, ts);
       this.store.put(sk, s);
     }
   }
 
   punctuate(streamTimeNs: bigint): void {
+    if (this.nextClose !== 0n && streamTimeNs < this.nextClose) return;
     const closing: FlowState[] = [];
-    for (const [, s] of this.store.entries()) if (isClosed(s.w, this.w, streamTimeNs)) closing.push(s);
+    let next = END_OF_STREAM;
+    for (const [, s] of this.store.entries()) {
+      if (isClosed(s.w, this.w, streamTimeNs)) closing.push(s);
+      else if (s.w + this.w.sizeNs + this.w.latenessNs < next) next = s.w + this.w.sizeNs + this.w.latenessNs;
+    }
+    this.nextClose = next;
     closing.sort((x, y) => (x.w === y.w ? (x.k < y.k ? -1 : 1) : x.w < y.w ? -1 : 1));
     for (const s of closing) {
       this.ctx.forward(this.cfg.outputTopic, s.k, toFlowWindow(s, this.w.sizeNs));

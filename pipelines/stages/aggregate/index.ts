@@ -7,6 +7,7 @@ import type { StageDefinition } from '../../runtime/types';
 import type { StageRegistration } from '../../registry';
 import { AggregateConfigSchema, type AggregateConfig } from './config';
 import { AggregateProcessor, FLOW_STORE } from './aggregate';
+import { flowStateSerde } from './state-serde';
 
 export { AggregateConfigSchema, type AggregateConfig, AggregateProcessor, FLOW_STORE };
 
@@ -17,6 +18,8 @@ export function aggregateStage(raw: Partial<AggregateConfig> = {}): StageDefinit
     input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1' },
     outputs: { [cfg.outputTopic]: 'flow-window.v1', [cfg.lateTopic]: 'packet-summary.v1' },
     stores: [FLOW_STORE],
+    serdes: { [FLOW_STORE]: flowStateSerde },
+    hotEntries: cfg.hotEntries,
     timestampOf: (p) => BigInt(p.ts_ns),
     create: () => new AggregateProcessor(cfg),
   };

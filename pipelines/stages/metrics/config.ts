@@ -18,6 +18,11 @@ export const MetricsConfigSchema = z.object({
   closedLingerMs: z.number().int().min(0).default(10_000),
   /** connection states per task; beyond it new connections are not tracked (only counted) */
   maxConnections: z.number().int().min(1).default(200_000),
+  /**
+   * connection and window states kept as objects per task; beyond this, on punctuate, all are
+   * packed (~150 B each instead of ~4 kB of objects) and come back as objects when touched
+   */
+  hotEntries: z.number().int().min(0).default(20_000),
   /** unacknowledged segments remembered per direction for RTT; older ones are dropped (counted) */
   maxOutstanding: z.number().int().min(1).max(100_000).default(256),
   /** sequence gaps remembered per direction (loss before the mirror vs reordering) */

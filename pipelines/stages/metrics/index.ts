@@ -15,6 +15,7 @@ import type { GlobalTableSpec, StageDefinition } from '../../runtime/types';
 import type { StageRegistration } from '../../registry';
 import { MetricsConfigSchema, type MetricsConfig } from './config';
 import { MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE } from './processor';
+import { connSerde, windowSerde } from './state-serde';
 
 export { MetricsConfigSchema, type MetricsConfig, MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE };
 
@@ -30,6 +31,9 @@ export function metricsStage(raw: Partial<MetricsConfig> = {}): StageDefinition<
     input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1' },
     outputs: { [cfg.outputTopic]: FLOW_METRICS_SCHEMA },
     stores: [CONN_STORE, WINDOW_STORE, META_STORE],
+    // compact Avro state: small changelog records, and idle connections kept packed in memory
+    serdes: { [CONN_STORE]: connSerde, [WINDOW_STORE]: windowSerde },
+    hotEntries: cfg.hotEntries,
     globals: [inventoryTable(cfg.inventoryTopic) as unknown as GlobalTableSpec<never>],
     timestampOf: (p) => BigInt(p.ts_ns),
     create: () => new MetricsProcessor(cfg),
