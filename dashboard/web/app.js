@@ -101,8 +101,11 @@ async function start() {
   const [from, to] = defaultRange(Number($('range-preset').value));
   if (!state.range) setRange(from, to);
   connectLive();
-  window.addEventListener('hashchange', render);
-  window.addEventListener('resize', () => { for (const c of state.charts.values()) c.resize(); });
+  if (!state.started) {
+    state.started = true;
+    window.addEventListener('hashchange', render);
+    window.addEventListener('resize', () => { for (const c of state.charts.values()) c.resize(); });
+  }
   await render();
 }
 

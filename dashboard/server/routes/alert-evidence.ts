@@ -10,7 +10,8 @@ import type { alertJson } from './alerts';
 
 type Alert = ReturnType<typeof alertJson>;
 export interface Evidence {
-  metric: string | null; unit: string | null; source: string | null; points: { t: string; value: number | null }[];
+  metric: string | null; unit: string | null; source: string | null; from: string; to: string; stepSeconds: number;
+  points: { t: string; value: number | null }[];
   /** Multiply the alert's value/baseline/threshold by this to get the series' unit (ns -> ms, ratio -> %). */
   alertScale: number;
 }
@@ -54,9 +55,9 @@ export async function evidenceSeries(db: Db, alert: Alert, range: Range, step: n
   const vmA = (alert.vmA as string | null) ?? null;
   const vmB = (alert.vmB as string | null) ?? null;
   const spec = metric ? SERIES.find((s) => s.match.test(metric)) : undefined;
-  if (!spec || (vmA === null && vmB === null) || !(await db.has(spec.table))) return { metric, unit: null, source: null, points: [], alertScale: 1 };
+  if (!spec || (vmA === null && vmB === null) || !(await db.has(spec.table))) return { metric, unit: null, source: null, from: iso(range.from), to: iso(range.to), stepSeconds: step, points: [], alertScale: 1 };
   const a = vmA ?? 'external';
   const b = vmA === null ? null : vmB;
   const rows = await db.rows<{ t: Date; v: number | null }>(spec.sql, [iso(range.from), iso(range.to), step, a, b]);
-  return { metric, unit: spec.unit, source: spec.source, alertScale: alertScale(metric, spec.unit), points: rows.map((r) => ({ t: r.t.toISOString(), value: r.v === null ? null : Number(r.v) * spec.scale })) };
+  return { metric, unit: spec.unit, source: spec.source, from: iso(range.from), to: iso(range.to), stepSeconds: step, alertScale: alertScale(metric, spec.unit), points: rows.map((r) => ({ t: r.t.toISOString(), value: r.v === null ? null : Number(r.v) * spec.scale })) };
 }

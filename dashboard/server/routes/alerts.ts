@@ -91,7 +91,7 @@ export function register(app: FastifyInstance, ctx: RouteContext): void {
     const first = Date.parse(alert.firstSeen!); const last = Date.parse(alert.lastSeen!);
     const margin = Math.max(last - first, 600_000);
     const range = { from: first - margin, to: Math.min(last + margin, first + 30 * 86_400_000) };
-    const evidence = await evidenceSeries(ctx.db, alert, range, resolveStep(range, q.step, 90));
+    const evidence = await evidenceSeries(ctx.db, alert, range, resolveStep(range, q.step, 150));
     return { alert, states, evidence };
   });
 

@@ -30,12 +30,11 @@ async function detail(root, ctx, id) {
   const points = ev.points.length ? ev.points.map((p) => [p.t, p.value]) : d.states.map((s) => [s.updated, s.value === null ? null : s.value * ev.alertScale]);
   const fmt = (v) => `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 })}${ev.unit ? ` ${ev.unit}` : ''}`;
   const chart = ctx.chart('alert-evidence', box.querySelector('#alert-evidence'));
-  chart.setOption(timeSeries({ title: `Evidence: ${ev.source ?? 'the alert\'s own states'}`, unit: ev.unit ?? a.metric ?? '', fmt, series: [
+  chart.setOption(timeSeries({ range: d.evidence, title: `Evidence: ${ev.source ?? 'the alert\'s own states'}`, unit: ev.unit ?? a.metric ?? '', fmt, series: [
     { name: a.metric ?? 'value', data: points, color: '#3b7dd8' },
   ], markLines: marks }));
   chart.setOption({ series: [{ markArea: { silent: true, itemStyle: { color: 'rgba(214,69,69,0.08)' }, data: [[{ xAxis: a.firstSeen }, { xAxis: a.lastSeen }]] } }] });
   box.querySelector('#al-pair')?.addEventListener('click', (e) => { e.preventDefault(); ctx.navigate('pair', { a: a.vmA, b: a.vmB }); });
-  box.scrollIntoView?.({ block: 'nearest' });
 }
 
 export async function render(root, ctx) {
@@ -88,7 +87,7 @@ export async function render(root, ctx) {
       }
       for (const other of root.querySelectorAll('tr.selected')) other.classList.remove('selected');
       tr.classList.add('selected');
-      detail(root, ctx, tr.dataset.id).catch((e) => ctx.toast(e.message));
+      detail(root, ctx, tr.dataset.id).then(() => root.querySelector('#al-detail').scrollIntoView({ block: 'nearest' })).catch((e) => ctx.toast(e.message));
     });
   }
   const first = p.id ?? d.alerts[0]?.id;

@@ -27,7 +27,14 @@ export async function render(root, ctx) {
     </section>`;
   ctx.chart('capacity', root.querySelector('#capacity-chart')).setOption(timeSeries({
     title: 'Utilization of the busiest NICs (highest of in/out per bucket)', unit: '%', fmt: pct, zoom: true,
-    series: d.series.map((s) => ({ name: s.vm, data: s.points.map((p) => [p.t, p.utilizationPct]) })),
+    range: d,
+    // A bucket without flows is an idle NIC (0 %), not a gap: fill every bucket of the range.
+    series: d.series.map((s) => {
+      const at = new Map(s.points.map((p) => [Date.parse(p.t), p.utilizationPct]));
+      const data = [];
+      for (let t = Date.parse(d.from); t < Date.parse(d.to); t += d.stepSeconds * 1000) data.push([t, at.get(t) ?? 0]);
+      return { name: s.vm, data };
+    }),
     markLines: [{ yAxis: d.thresholds.utilizationPct.warning, name: 'warning' }, { yAxis: d.thresholds.utilizationPct.critical, name: 'critical' }],
   }));
 }

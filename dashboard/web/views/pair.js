@@ -51,7 +51,7 @@ export async function render(root, ctx) {
 
   const r = d.rtt;
   ctx.chart('pair-rtt', root.querySelector('#pair-rtt')).setOption(timeSeries({
-    title: 'RTT split at the mirror', unit: 'ms', fmt: ms,
+    range: d, title: 'RTT split at the mirror', unit: 'ms', fmt: ms,
     series: [
       { name: 'server side (data)', data: r.map((x) => point(x.t, x.serverMs)), color: '#d35400' },
       { name: 'client side (data)', data: r.map((x) => point(x.t, x.clientMs)), color: '#3b7dd8' },
@@ -61,7 +61,7 @@ export async function render(root, ctx) {
     markLines: [{ yAxis: ctx.meta.thresholds.rttMs.warning, name: 'warning', lineStyle: { color: HEALTH_COLOURS.warning } }],
   }));
   ctx.chart('pair-percentiles', root.querySelector('#pair-percentiles')).setOption(timeSeries({
-    title: 'RTT percentiles and jitter (end to end)', unit: 'ms', fmt: ms,
+    range: d, title: 'RTT percentiles and jitter (end to end)', unit: 'ms', fmt: ms,
     series: [
       { name: 'p50', data: r.map((x) => point(x.t, x.p50Ms)) },
       { name: 'p95', data: r.map((x) => point(x.t, x.p95Ms)) },
@@ -70,14 +70,14 @@ export async function render(root, ctx) {
     ],
   }));
   ctx.chart('pair-traffic', root.querySelector('#pair-traffic')).setOption(timeSeries({
-    title: 'Throughput', unit: 'bytes/s', fmt: bps, zoom: true,
+    range: d, title: 'Throughput', unit: 'bytes/s', fmt: bps, zoom: true,
     series: [
       { name: `${a} → ${b}`, data: d.traffic.map((x) => point(x.t, x.bpsAB)) },
       { name: `${b} → ${a}`, data: d.traffic.map((x) => point(x.t, x.bpsBA)) },
     ],
   }));
   ctx.chart('pair-loss', root.querySelector('#pair-loss')).setOption(timeSeries({
-    title: 'Retransmissions and loss (segments)', unit: 'segments', fmt: int, stack: true,
+    range: d, title: 'Retransmissions and loss (segments)', unit: 'segments', fmt: int, stack: true,
     series: [
       { name: 'retransmitted (after mirror)', type: 'bar', data: r.map((x) => point(x.t, x.retransmitted)), color: '#d64545' },
       { name: 'lost before mirror', type: 'bar', data: r.map((x) => point(x.t, x.lostBeforeMirror)), color: '#e0a100' },
@@ -86,7 +86,7 @@ export async function render(root, ctx) {
     ],
   }));
   ctx.chart('pair-handshake', root.querySelector('#pair-handshake')).setOption(timeSeries({
-    title: 'Connections: attempts, unanswered SYNs, resets', unit: 'count', fmt: int,
+    range: d, title: 'Connections: attempts, unanswered SYNs, resets', unit: 'count', fmt: int,
     series: [
       { name: 'SYN (attempts)', type: 'bar', data: d.traffic.map((x) => point(x.t, x.syns)), color: '#3b7dd8' },
       { name: 'unanswered SYN', type: 'bar', data: d.traffic.map((x) => point(x.t, x.unansweredSyn)), color: '#d64545' },
@@ -95,7 +95,7 @@ export async function render(root, ctx) {
   }));
   const kinds = [...new Set(d.l7.map((x) => x.kind))];
   ctx.chart('pair-l7', root.querySelector('#pair-l7')).setOption(timeSeries({
-    title: kinds.length ? 'Application latency (DNS / HTTP)' : 'Application latency (DNS / HTTP): no answers in range', unit: 'ms', fmt: ms,
+    range: d, title: kinds.length ? 'Application latency (DNS / HTTP)' : 'Application latency (DNS / HTTP): no answers in range', unit: 'ms', fmt: ms,
     series: kinds.map((k) => ({ name: k.replace('_', ' ').toLowerCase(), data: d.l7.filter((x) => x.kind === k).map((x) => point(x.t, x.avgMs)) })),
   }));
 }

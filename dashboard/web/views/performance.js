@@ -17,8 +17,8 @@ function gauge(title, value, max, unit, fmt, t, state) {
       type: 'gauge', min: 0, max: top, radius: '88%', center: ['50%', '58%'], startAngle: 200, endAngle: -20,
       axisLine: { lineStyle: { width: 14, color: [[t.warning / top, HEALTH_COLOURS.ok], [t.critical / top, HEALTH_COLOURS.warning], [1, HEALTH_COLOURS.critical]] } },
       pointer: { width: 5, itemStyle: { color: HEALTH_COLOURS[state] ?? '#555' } }, axisTick: { show: false }, splitLine: { length: 10 },
-      axisLabel: { distance: 16, fontSize: 10, formatter: (x) => (x === 0 || Math.abs(x - top) < 1e-9 ? fmt(x).replace(` ${unit}`, '') : '') },
-      title: { offsetCenter: [0, '62%'], fontSize: 12 }, detail: { offsetCenter: [0, '32%'], fontSize: 18, formatter: () => (value === null ? '–' : fmt(value)) },
+      axisLabel: { show: false },
+      title: { offsetCenter: [0, '78%'], fontSize: 12, color: '#6b7680' }, detail: { offsetCenter: [0, '45%'], fontSize: 20, fontWeight: 600, formatter: () => (value === null ? '–' : fmt(value)) },
       data: [{ value: Math.min(v, top), name: title }],
     }],
   };

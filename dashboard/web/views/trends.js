@@ -27,7 +27,7 @@ export async function render(root, ctx) {
     }</tbody></table></section>`;
   const chart = ctx.chart('trends', root.querySelector('#trends-chart'));
   chart.setOption(timeSeries({
-    title: `Traffic by ${DIMS.find((x) => x[0] === dimension)[1]}`, unit: 'bytes/s', fmt: bps, stack: true, zoom: true,
+    range: d, title: `Traffic by ${DIMS.find((x) => x[0] === dimension)[1]}`, unit: 'bytes/s', fmt: bps, stack: true, zoom: true,
     series: [
       ...d.series.map((s) => ({ name: s.key, data: d.buckets.map((t, i) => [t, s.bytesPerSecond[i]]) })),
       { name: 'previous period (total)', data: d.buckets.map((t, i) => [t, d.previous.bytesPerSecond[i]]), dashed: true, noStack: true, color: '#59636e' },
