@@ -3,6 +3,7 @@
  * empty file (or none) is a valid configuration that runs everything embedded on 127.0.0.1.
  */
 import { z } from 'zod';
+import { StorageSectionSchema } from '../db/storage-config';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -48,6 +49,8 @@ export const ConfigSchema = z.object({
     tables: z.array(z.string()).optional().describe('TimescaleDB sink: tables to fill (pipelines/sinks/timescale/tables); default all'),
     topics: z.record(z.string(), z.string()).default({}).describe('TimescaleDB sink: topic per table where it is not the default'),
   }).strict().default({}),
+  // retention, compression and aggregate refresh windows (lib/db/storage-config.ts, docs/sql.md)
+  storage: StorageSectionSchema,
   // `tapline serve` (dashboard/server): loopback by default; every API call needs one of these
   // bearer tokens (viewer = read-only, operator = may also ack/resolve alerts).
   dashboard: z.object({
