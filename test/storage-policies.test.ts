@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { TaplineError } from '../lib/errors';
+import { parseConfig } from '../lib/config';
 import { resolveStorageConfig, durationSeconds } from '../lib/db/storage-config';
 import { applyStoragePolicies } from '../lib/db/storage-policies';
 import { StorageJobRunner, runStorageJobs } from '../lib/db/jobs';
@@ -31,6 +32,12 @@ describe('storage configuration', () => {
     invalid({ retention: { traffic_pair_1m: '1d' } }, /refresh\.traffic_pair_1h\.startOffset 2d reaches back past storage\.retention\.traffic_pair_1m 1d/);
     // equal is not enough: the refresh would start exactly where chunks may already be gone
     invalid({ retention: { flow_metrics: '2h' } }, /latency_pair_1m\.startOffset 2h reaches back past storage\.retention\.flow_metrics 2h/);
+  });
+
+  it('is checked when tapline reads its configuration (storage section of tapline.yaml)', () => {
+    assert.deepEqual(parseConfig({}).storage, { retention: {}, compressAfter: {}, refresh: {}, jobIntervalMs: 60_000 });
+    assert.throws(() => parseConfig({ storage: { retention: { identified_flows: '1h' } } }),
+      (e: unknown) => e instanceof TaplineError && e.code === 'CONFIG_INVALID' && /storage: .*traffic_pair_1m\.startOffset 2h reaches back past storage\.retention\.identified_flows 1h/.test(e.message));
   });
 
   it('rejects bad durations, unknown aggregates, windows under two buckets and unknown keys', () => {

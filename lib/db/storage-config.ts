@@ -133,3 +133,16 @@ export function resolveStorageConfig(raw: unknown, where = 'storage'): StorageCo
   }
   return cfg;
 }
+
+/**
+ * The `storage` section as lib/config's schema embeds it: the raw section (defaults applied
+ * later by resolveStorageConfig), rejected at configuration load when resolveStorageConfig
+ * would reject it, so a refresh window past a retention stops tapline before it starts.
+ */
+export const StorageSectionSchema = StorageConfigSchema.default({}).superRefine((v, ctx) => {
+  try {
+    resolveStorageConfig(v);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message.replace(/^storage configuration is invalid:\n\s*/, '') });
+  }
+});
