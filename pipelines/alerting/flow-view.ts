@@ -58,9 +58,12 @@ export function viewOf(f: IdentifiedFlow): FlowView {
   };
 }
 
-/** Repartition keys: `ep|<tenant>|<endpoint id>` for an endpoint, `hp|<src host>-><dst host>` for a host pair. */
+/**
+ * Repartition keys: `ep|<tenant>|<endpoint id>` for an endpoint, `hp|<host>|<host>` for a host
+ * pair (unordered, lower name first: both directions of the link meet in one task).
+ */
 export const endpointKey = (e: Endpoint): string => `ep|${e.tenant ?? '-'}|${e.id}`;
-export const hostPairKey = (srcHost: string, dstHost: string): string => `hp|${srcHost}->${dstHost}`;
+export const hostPairKey = (h1: string, h2: string): string => (h1 <= h2 ? `hp|${h1}|${h2}` : `hp|${h2}|${h1}`);
 
 /** The role of the keyed endpoint in a flow (a VM talking to itself is both). */
 export function rolesOf(key: string, v: FlowView): { asSrc: boolean; asDst: boolean } {

@@ -3,7 +3,7 @@
  * detector subject on tapline.detect.flows.repartition.v1, read by detect-traffic,
  * detect-scans and detect-capacity. Each flow goes out once per endpoint (`ep|tenant|id`, so
  * a VM's inbound and outbound flows meet in one task) and once per host pair
- * (`hp|src->dst`, inter-host traffic only, for the capacity forecast).
+ * (`hp|h1|h2`, unordered, inter-host traffic only, for the capacity forecast).
  */
 import { z } from 'zod';
 import type { IdentifiedFlow } from '../../../schemas/identified-flow';
