@@ -29,11 +29,17 @@ export class TaplineConsumer {
    */
   async run(topics: string[], handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
     const { onProgress, onAssigned } = opts;
+    // Batches handed to eachBatch but skipped as stale (a rebalance or seek happened meanwhile):
+    // kafkajs still emits END_BATCH_PROCESS for them, which must not count as progress, or a
+    // bounded run would finish without the records the next fetch delivers again.
+    const skipped = new Set<string>();
     if (onProgress) {
       // END_BATCH_PROCESS also fires for batches of only control records / aborted messages.
       this.c.on(this.c.events.END_BATCH_PROCESS, (e) => {
         const last = e.payload.lastOffset;
-        if (last !== null && last !== undefined) onProgress(e.payload.topic, e.payload.partition, BigInt(last) + 1n);
+        if (last === null || last === undefined) return;
+        if (skipped.delete(`${e.payload.topic}/${e.payload.partition}/${last}`)) return;
+        onProgress(e.payload.topic, e.payload.partition, BigInt(last) + 1n);
       });
     }
     if (onAssigned) {
@@ -48,7 +54,7 @@ export class TaplineConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale()) return;
+        if (!isRunning() || isStale()) { if (onProgress) skipped.add(`${batch.topic}/${batch.partition}/${batch.lastOffset()}`); return; }
         const msgs: InMessage[] = batch.messages.map((m) => ({
           offset: BigInt(m.offset),
           key: m.key,
