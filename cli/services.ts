@@ -13,6 +13,7 @@ import type { TaplineConfig } from '../lib/config';
 import { logger } from '../lib/log';
 import { allSchemas, useSchemaRegistry } from '../schemas';
 import { sinkConfigFrom, sinkTopics } from '../pipelines/sinks/timescale';
+import { DETECTOR_REPARTITION_TOPICS } from '../pipelines/alerting/topics';
 
 const log = logger('services');
 
@@ -89,6 +90,8 @@ export async function ensurePipelineTopics(cfg: TaplineConfig, kafka: KafkaClien
     { topic: cfg.topics.flows, partitions: n },
     { topic: cfg.topics.late, partitions: n },
     { topic: cfg.topics.deadLetter, partitions: 1 },
+    // the detectors' internal repartition topics, so a detector can start before its rekey stage
+    ...DETECTOR_REPARTITION_TOPICS.map((topic) => ({ topic, partitions: n })),
     // the TimescaleDB sink's inputs, so it can subscribe before their stages first write
     ...[...sinkTopics(sinkConfigFrom(cfg))].filter(([t]) => t !== cfg.topics.flows)
       .map(([topic, spec]) => ({ topic, partitions: spec.topicSettings?.partitions ?? n, compacted: spec.topicSettings?.compacted })),
