@@ -84,7 +84,7 @@ export class TimescaleSink {
   get writerRetries(): number { return [...this.lanes.values()].reduce((n, l) => n + l.writer.retries, 0); }
 
   async start(): Promise<void> {
-    const topics = sinkTopics(this.cfg);
+    const topics = await this.existingTopics(sinkTopics(this.cfg));
     if (this.opts.range && topics.size !== 1) throw new TaplineError('CONFIG_INVALID', 'sink-timescale', 'an offset range needs a single-topic sink');
     if (this.opts.migrate ?? true) await migrateSinkSchema(this.opts.pool);
     for (const [topic, spec] of topics) {
@@ -109,6 +109,26 @@ export class TimescaleSink {
   }
 
   done(): Promise<void> { return this.completion.promise; }
+
+  /**
+   * A topic nobody has created yet: a bounded run has nothing to read there (skipped); a
+   * streaming sink cannot subscribe to it, so it says how to create the pipeline's topics.
+   */
+  private async existingTopics(topics: Map<string, TableSpec>): Promise<Map<string, TableSpec>> {
+    const out = new Map<string, TableSpec>();
+    for (const [topic, spec] of topics) {
+      try {
+        await this.opts.kafka.partitionCount(topic);
+        out.set(topic, spec);
+      } catch (e) {
+        if (!this.opts.bounded) {
+          throw new TaplineError('CONFIG_INVALID', 'sink-timescale', `topic ${topic} (table ${spec.name}) does not exist: \`tapline topics\` creates the pipeline's topics (${errorMessage(e)})`);
+        }
+        this.log.info({ topic, table: spec.name }, 'topic does not exist: nothing to read for this table');
+      }
+    }
+    return out;
+  }
 
   private complete(): boolean { return [...(this.ends?.values() ?? [])].every((e) => e.complete); }
 

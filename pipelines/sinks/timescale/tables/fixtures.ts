@@ -112,3 +112,20 @@ export async function sampleRecords(runId: string): Promise<Map<string, Rec[]>> 
   out.set('alerts', [alert('open', 10), alert('updated', 20, { severity: 'critical', value: 300 }), alert('resolved', 50)]);
   return out;
 }
+
+/** `n` distinct flow windows (10-s windows over ~a day, 2000 flows each), for volume tests and the benchmark. */
+export function syntheticFlowWindows(runId: string, n: number, t0 = 1_700_000_000_000_000_000n): FlowWindow[] {
+  const out: FlowWindow[] = [];
+  for (let i = 0; i < n; i++) {
+    const w = t0 + BigInt(Math.floor(i / 2000)) * 10_000_000_000n;
+    const f = i % 2000;
+    out.push({
+      window_start_ns: w, window_end_ns: w + 10_000_000_000n, flow_key: `6|10.1.${f >> 8}.${f & 255}|${40000 + (i % 97)}|10.2.0.1|443`,
+      ip_proto: 6, addr_a: `10.1.${f >> 8}.${f & 255}`, port_a: 40000 + (i % 97), addr_b: '10.2.0.1', port_b: 443,
+      packets_ab: BigInt(10 + (i % 13)), bytes_ab: BigInt(1500 * (10 + (i % 13))), packets_ba: BigInt(8 + (i % 7)), bytes_ba: BigInt(900 * (8 + (i % 7))),
+      syn_count: BigInt(i % 2), synack_count: BigInt(i % 2), fin_count: 0n, rst_count: BigInt(i % 5 === 0 ? 1 : 0), zero_window_count: 0n, malformed_count: 0n,
+      first_seen_ns: w + BigInt(i % 1000) * 1_000_000n, last_seen_ns: w + 9_000_000_000n, observation_point: `${runId}-op`,
+    });
+  }
+  return out;
+}
