@@ -18,6 +18,7 @@ import { StageRunner, type Guarantee } from '../pipelines/runtime/kafka-runner';
 import { InputCodec } from '../pipelines/runtime/input-codec';
 import { aggregateStage } from '../pipelines/stages/aggregate';
 import { metricsStage } from '../pipelines/stages/metrics';
+import { fuseStages } from '../pipelines/runtime/fuse';
 import type { StageDefinition } from '../pipelines/runtime/types';
 import type { PacketSummary } from '../schemas/types';
 import { Completion } from '../pipelines/runtime/bounded';
@@ -64,10 +65,14 @@ async function main(): Promise<void> {
     const stages: [string, () => StageDefinition<PacketSummary>][] = [
       ['aggregate', () => aggregateStage({ inputTopic: topic, outputTopic: `${topic}.flows`, lateTopic: `${topic}.late` })],
       ['metrics', () => metricsStage({ inputTopic: topic, outputTopic: `${topic}.metrics` })],
+      // one worker doing both: one fetch, one decode, one transaction per batch for the two stages
+      ['aggregate+metrics fused', () => fuseStages([
+        aggregateStage({ inputTopic: topic, outputTopic: `${topic}.flows2`, lateTopic: `${topic}.late2` }),
+        metricsStage({ inputTopic: topic, outputTopic: `${topic}.metrics2` })])],
     ];
     for (const [name, make] of stages) {
       for (const guarantee of ['exactly_once', 'at_least_once'] as Guarantee[]) {
-        const r = new StageRunner(make(), { kafka, deadLetterTopic: `${topic}.dlq`, groupId: `bench-${name}-${guarantee}-${run}`, bounded: true, guarantee });
+        const r = new StageRunner(make(), { kafka, deadLetterTopic: `${topic}.dlq`, groupId: `bench-${name.replace(/[^a-z]+/g, '-')}-${guarantee}-${run}`, bounded: true, guarantee });
         t0 = process.hrtime.bigint();
         await r.start(); await r.done(); await r.close();
         const got = rate(r.metrics.totals.received, t0);
