@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { TaplineError } from '../lib/errors';
 import { parseConfig } from '../lib/config';
 import { resolveStorageConfig, durationSeconds } from '../lib/db/storage-config';
-import { applyStoragePolicies } from '../lib/db/storage-policies';
-import { StorageJobRunner, runStorageJobs } from '../lib/db/jobs';
+import { applyStoragePolicies, startStorageMaintenance } from '../lib/db/storage-policies';
+import { runStorageJobs } from '../lib/db/jobs';
 import { loadDemoData, type DemoData } from './support/demo-data';
 import { startScratchDb, type ScratchDb } from './support/scratch-db';
 
@@ -149,14 +149,18 @@ describe('storage policies on the embedded TimescaleDB @integration', function (
     assert.equal(await total(qShort), 0, 'what an analyst sees of those 50 minutes afterwards: nothing');
   });
 
-  it('the job runner runs rounds on a timer and stops cleanly (close twice is safe)', async () => {
-    const seen: number[] = [];
-    const runner = new StorageJobRunner(db.pool, { intervalMs: 1000, onRun: (r) => seen.push(r.length) });
-    runner.start();
+  it('startStorageMaintenance installs the configured policies and runs them on a timer (embedded); close() twice is safe', async () => {
+    const before = await count('SELECT count(*) AS n FROM tapline_job_runs');
+    const jobs = await count(`SELECT count(*) AS n FROM timescaledb_information.jobs WHERE proc_name LIKE 'policy_%'`);
+    const runner = await startStorageMaintenance(db.pool, { jobIntervalMs: 1000, retention: { flow_windows: '10d' } }, { embedded: true });
+    assert.ok(runner);
     const t0 = Date.now();
-    while (seen.length < 2 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+    while (await count('SELECT count(*) AS n FROM tapline_job_runs') < before + 2 * jobs && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 200));
     await runner.close();
     await runner.close();
-    assert.ok(seen.length >= 2 && seen.every((n) => n > 0), `rounds: ${seen.join(', ')}`);
+    assert.ok(await count('SELECT count(*) AS n FROM tapline_job_runs') >= before + 2 * jobs, 'two rounds ran');
+    const drop = await db.pool.query(`SELECT extract(epoch FROM (config->>'drop_after')::interval)::int AS d FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_name = 'flow_windows'`);
+    assert.equal(drop.rows[0].d, 10 * 86400, 'the configured retention replaced the previous policy');
+    assert.equal(await startStorageMaintenance(db.pool, {}, { embedded: false }), null, 'a server runs its policies itself');
   });
 });

@@ -7,7 +7,8 @@
  */
 import type { Pool } from 'pg';
 import { TaplineError, errorMessage } from '../errors';
-import { pgInterval, type StorageConfig } from './storage-config';
+import { pgInterval, resolveStorageConfig, type StorageConfig } from './storage-config';
+import { StorageJobRunner } from './jobs';
 
 export interface AppliedPolicies { retention: string[]; compression: string[]; refresh: string[] }
 
@@ -58,4 +59,19 @@ export async function applyStoragePolicies(pool: Pool, cfg: StorageConfig): Prom
     applied.refresh.push(cagg);
   }
   return applied;
+}
+
+/**
+ * What a long-running command (tapline run / serve) does at start, after the migrations:
+ * installs the configured policies and, on the embedded server (no background workers), starts
+ * the job runner that runs them every storage.jobIntervalMs. Returns the runner to close() at
+ * shutdown, or null against a server (its own scheduler runs the policies).
+ */
+export async function startStorageMaintenance(pool: Pool, storageSection: unknown, opts: { embedded: boolean }): Promise<StorageJobRunner | null> {
+  const cfg = resolveStorageConfig(storageSection);
+  await applyStoragePolicies(pool, cfg);
+  if (!opts.embedded) return null;
+  const runner = new StorageJobRunner(pool, { intervalMs: cfg.jobIntervalMs });
+  runner.start();
+  return runner;
 }
