@@ -1,7 +1,7 @@
 // Anomaly events: filter, sort, ack/resolve (operator role), and the detail of one alert with
 // its evidence chart (the measured value against the alert's baseline and threshold).
 import { time, esc, HEALTH_COLOURS } from '../fmt.js';
-import { timeSeries } from './charts.js';
+import { timeSeries, filled } from './charts.js';
 
 const TYPES = ['traffic_burst', 'new_pair', 'port_scan', 'host_sweep', 'syn_flood', 'icmp_flood', 'connection_failures', 'dns_nxdomain_burst',
   'dns_tunnel_suspect', 'rtt_threshold', 'jitter_threshold', 'loss_threshold', 'utilization_threshold', 'capture_drops', 'capacity_forecast'];
@@ -27,7 +27,9 @@ async function detail(root, ctx, id) {
   const marks = [];
   if (a.baseline !== null) marks.push({ yAxis: a.baseline * ev.alertScale, name: 'baseline', label: { formatter: 'baseline' }, lineStyle: { color: '#59636e', type: 'dashed' } });
   if (a.threshold !== null) marks.push({ yAxis: a.threshold * ev.alertScale, name: 'threshold', label: { formatter: 'threshold' }, lineStyle: { color: HEALTH_COLOURS.critical } });
-  const points = ev.points.length ? ev.points.map((p) => [p.t, p.value]) : d.states.map((s) => [s.updated, s.value === null ? null : s.value * ev.alertScale]);
+  // bytes: a bucket without flows is 0 B/s; other metrics: no sample, a gap
+  const points = ev.points.length ? filled(ev, ev.stepSeconds, ev.points, (p) => p.value, ev.unit === 'bytes/s' ? 0 : null)
+    : d.states.map((s) => [s.updated, s.value === null ? null : s.value * ev.alertScale]);
   const fmt = (v) => `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 })}${ev.unit ? ` ${ev.unit}` : ''}`;
   const chart = ctx.chart('alert-evidence', box.querySelector('#alert-evidence'));
   chart.setOption(timeSeries({ range: d.evidence, title: `Evidence: ${ev.source ?? 'the alert\'s own states'}`, unit: ev.unit ?? a.metric ?? '', fmt, series: [

@@ -1,6 +1,6 @@
 // Pair drill-down: everything needed to say where a problem between two VMs is, on one screen.
 import { bytes, bps, ms, pct, int, time, esc, HEALTH_COLOURS } from '../fmt.js';
-import { timeSeries, point } from './charts.js';
+import { timeSeries, filled } from './charts.js';
 
 function card(label, value, sub = '', state = 'unknown') {
   return `<div class="card ${state}"><div class="label">${label}</div><div class="value">${value}</div><div class="sub">${sub}</div></div>`;
@@ -53,49 +53,49 @@ export async function render(root, ctx) {
   ctx.chart('pair-rtt', root.querySelector('#pair-rtt')).setOption(timeSeries({
     range: d, title: 'RTT split at the mirror', unit: 'ms', fmt: ms,
     series: [
-      { name: 'server side (data)', data: r.map((x) => point(x.t, x.serverMs)), color: '#d35400' },
-      { name: 'client side (data)', data: r.map((x) => point(x.t, x.clientMs)), color: '#3b7dd8' },
-      { name: 'server side (handshake)', data: r.map((x) => point(x.t, x.handshakeServerMs)), color: '#d35400', dashed: true },
-      { name: 'client side (handshake)', data: r.map((x) => point(x.t, x.handshakeClientMs)), color: '#3b7dd8', dashed: true },
+      { name: 'server side (data)', data: filled(d, d.stepSeconds, r, (x) => x.serverMs, null), color: '#d35400' },
+      { name: 'client side (data)', data: filled(d, d.stepSeconds, r, (x) => x.clientMs, null), color: '#3b7dd8' },
+      { name: 'server side (handshake)', data: filled(d, d.stepSeconds, r, (x) => x.handshakeServerMs, null), color: '#d35400', dashed: true },
+      { name: 'client side (handshake)', data: filled(d, d.stepSeconds, r, (x) => x.handshakeClientMs, null), color: '#3b7dd8', dashed: true },
     ],
     markLines: [{ yAxis: ctx.meta.thresholds.rttMs.warning, name: 'warning', lineStyle: { color: HEALTH_COLOURS.warning } }],
   }));
   ctx.chart('pair-percentiles', root.querySelector('#pair-percentiles')).setOption(timeSeries({
     range: d, title: 'RTT percentiles and jitter (end to end)', unit: 'ms', fmt: ms,
     series: [
-      { name: 'p50', data: r.map((x) => point(x.t, x.p50Ms)) },
-      { name: 'p95', data: r.map((x) => point(x.t, x.p95Ms)) },
-      { name: 'p99', data: r.map((x) => point(x.t, x.p99Ms)) },
-      { name: 'jitter', data: r.map((x) => point(x.t, x.jitterMs)), dashed: true },
+      { name: 'p50', data: filled(d, d.stepSeconds, r, (x) => x.p50Ms, null) },
+      { name: 'p95', data: filled(d, d.stepSeconds, r, (x) => x.p95Ms, null) },
+      { name: 'p99', data: filled(d, d.stepSeconds, r, (x) => x.p99Ms, null) },
+      { name: 'jitter', data: filled(d, d.stepSeconds, r, (x) => x.jitterMs, null), dashed: true },
     ],
   }));
   ctx.chart('pair-traffic', root.querySelector('#pair-traffic')).setOption(timeSeries({
     range: d, title: 'Throughput', unit: 'bytes/s', fmt: bps, zoom: true,
     series: [
-      { name: `${a} → ${b}`, data: d.traffic.map((x) => point(x.t, x.bpsAB)) },
-      { name: `${b} → ${a}`, data: d.traffic.map((x) => point(x.t, x.bpsBA)) },
+      { name: `${a} → ${b}`, data: filled(d, d.stepSeconds, d.traffic, (x) => x.bpsAB, 0) },
+      { name: `${b} → ${a}`, data: filled(d, d.stepSeconds, d.traffic, (x) => x.bpsBA, 0) },
     ],
   }));
   ctx.chart('pair-loss', root.querySelector('#pair-loss')).setOption(timeSeries({
-    range: d, title: 'Retransmissions and loss (segments)', unit: 'segments', fmt: int, stack: true,
+    range: d, title: 'Retransmissions and loss (segments)', unit: 'segments', fmt: int, stack: true, integer: true,
     series: [
-      { name: 'retransmitted (after mirror)', type: 'bar', data: r.map((x) => point(x.t, x.retransmitted)), color: '#d64545' },
-      { name: 'lost before mirror', type: 'bar', data: r.map((x) => point(x.t, x.lostBeforeMirror)), color: '#e0a100' },
-      { name: 'capture loss', type: 'bar', data: r.map((x) => point(x.t, x.captureLoss)), color: '#7b2ff7' },
-      { name: 'out of order', type: 'bar', data: r.map((x) => point(x.t, x.outOfOrder)), color: '#9aa3ad' },
+      { name: 'retransmitted (after mirror)', type: 'bar', data: filled(d, d.stepSeconds, r, (x) => x.retransmitted, 0), color: '#d64545' },
+      { name: 'lost before mirror', type: 'bar', data: filled(d, d.stepSeconds, r, (x) => x.lostBeforeMirror, 0), color: '#e0a100' },
+      { name: 'capture loss', type: 'bar', data: filled(d, d.stepSeconds, r, (x) => x.captureLoss, 0), color: '#7b2ff7' },
+      { name: 'out of order', type: 'bar', data: filled(d, d.stepSeconds, r, (x) => x.outOfOrder, 0), color: '#9aa3ad' },
     ],
   }));
   ctx.chart('pair-handshake', root.querySelector('#pair-handshake')).setOption(timeSeries({
-    range: d, title: 'Connections: attempts, unanswered SYNs, resets', unit: 'count', fmt: int,
+    range: d, title: 'Connections: attempts, unanswered SYNs, resets', unit: 'count', fmt: int, integer: true,
     series: [
-      { name: 'SYN (attempts)', type: 'bar', data: d.traffic.map((x) => point(x.t, x.syns)), color: '#3b7dd8' },
-      { name: 'unanswered SYN', type: 'bar', data: d.traffic.map((x) => point(x.t, x.unansweredSyn)), color: '#d64545' },
-      { name: 'RST', type: 'bar', data: d.traffic.map((x) => point(x.t, x.resets)), color: '#e0a100' },
+      { name: 'SYN (attempts)', type: 'bar', data: filled(d, d.stepSeconds, d.traffic, (x) => x.syns, 0), color: '#3b7dd8' },
+      { name: 'unanswered SYN', type: 'bar', data: filled(d, d.stepSeconds, d.traffic, (x) => x.unansweredSyn, 0), color: '#d64545' },
+      { name: 'RST', type: 'bar', data: filled(d, d.stepSeconds, d.traffic, (x) => x.resets, 0), color: '#e0a100' },
     ],
   }));
   const kinds = [...new Set(d.l7.map((x) => x.kind))];
   ctx.chart('pair-l7', root.querySelector('#pair-l7')).setOption(timeSeries({
     range: d, title: kinds.length ? 'Application latency (DNS / HTTP)' : 'Application latency (DNS / HTTP): no answers in range', unit: 'ms', fmt: ms,
-    series: kinds.map((k) => ({ name: k.replace('_', ' ').toLowerCase(), data: d.l7.filter((x) => x.kind === k).map((x) => point(x.t, x.avgMs)) })),
+    series: kinds.map((k) => ({ name: k.replace('_', ' ').toLowerCase(), data: filled(d, d.stepSeconds, d.l7.filter((x) => x.kind === k), (x) => x.avgMs, null) })),
   }));
 }
