@@ -1,7 +1,8 @@
 /**
  * The alert consumer: reads tapline.alerts.v1, decodes each record and hands it to every output
  * (in parallel), record by record in partition order. A record's offset is committed only after
- * every output has delivered it or it has been dead-lettered, so a crash re-delivers
+ * every output has delivered it or it has been dead-lettered (at the end of each fetched batch
+ * and at least every second within one), so a crash re-delivers
  * (at-least-once: receivers dedupe on id + state + updated_ns). Undecodable records go to the
  * common dead-letter topic; alerts an output gave up on go to the alerts dead-letter topic with
  * the original Avro bytes (replayable) and headers saying which output, why, after how many tries.
@@ -26,6 +27,8 @@ export interface AlertConsumerOptions {
   /** Stop after the records that exist at start (tests, replays). */
   bounded?: boolean;
 }
+
+const COMMIT_EVERY_MS = 1_000;
 
 /** An output that wants the latest state of every alert before consuming starts (Alertmanager re-sends). */
 interface Restorable { restore(latest: Iterable<Alert>): void }
@@ -78,8 +81,16 @@ export class AlertConsumer {
   }
 
   private async onBatch(batch: InBatch, heartbeat: () => Promise<void>): Promise<void> {
+    let done: bigint | null = null; // next offset to commit: every record before it is finished
+    let lastCommit = Date.now();
+    const commit = async () => {
+      if (done === null) return;
+      await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: done }]);
+      done = null;
+      lastCommit = Date.now();
+    };
     for (const m of batch.messages) {
-      if (this.stop.signal.aborted) return;
+      if (this.stop.signal.aborted) break;
       if (this.ends?.beyond(batch.partition, m.offset)) break;
       const source = `${batch.topic}/${batch.partition}/${m.offset}`;
       this.metrics.received();
@@ -102,7 +113,7 @@ export class AlertConsumer {
           const outcomes = await Promise.all(this.o.outputs.map((out) => out.deliver(alert!, { signal: this.stop.signal, heartbeat })
             .catch((e): DeliveryOutcome => ({ kind: 'failed', attempts: 0, code: 'DELIVERY_FAILED', reason: `output error: ${errorMessage(e)}` }))));
           // Closing mid-delivery: leave the record uncommitted; it is delivered again after a restart.
-          if (outcomes.some((x) => x.kind === 'aborted')) return;
+          if (outcomes.some((x) => x.kind === 'aborted')) break;
           outcomes.forEach((x, i) => {
             if (x.kind !== 'failed') return;
             const out = this.o.outputs[i];
@@ -114,9 +125,12 @@ export class AlertConsumer {
         }
       }
       if (dead.length) await this.producer!.sendMany(dead.map((d) => ({ topic: d.topic, messages: [d.msg] })));
-      // One commit per record: deliveries are slow (retries), so a restart re-sends at most one.
-      await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: m.offset + 1n }]);
+      done = m.offset + 1n;
+      // Commit at the end of the batch, and within the batch at least every COMMIT_EVERY_MS, so
+      // a restart re-sends at most about that much work (or the one record that was retrying).
+      if (Date.now() - lastCommit >= COMMIT_EVERY_MS) await commit();
     }
+    await commit();
   }
 
   private deadLetter(m: InMessage, code: string, reason: string, stage: string, source: string, extra: Record<string, string> = {}): OutMessage {
