@@ -152,6 +152,9 @@ describe('detect-scans (driver, 4 partitions, behind detect-rekey-flows)', () =>
     for (let p = 1; p <= 300; p++) c.push(iflow(attacker, 45000, db, p, 10, { syn: 1, synack: 1 }));
     assert.deepEqual(c.alerts(), []);
     assert.ok((c.detector.metrics.droppedByReason.get('late') ?? 0) > 0);
+    // a record under a key that is neither of its endpoints (a foreign producer) is counted, not folded
+    c.detector.pipeInput('ep|acme|nobody', iflow(attacker, 45000, db, 22, 200));
+    assert.equal(c.detector.metrics.droppedByReason.get('key-mismatch'), 1);
     assert.throws(() => detectScansStage({ defaults: { portScanPorts: 1 } }), /portScanPorts/);
     assert.throws(() => detectScansStage({ overrides: [{ portScanPorts: 5 }] }), /tenant.*subject/);
   });
