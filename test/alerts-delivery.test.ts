@@ -33,9 +33,10 @@ async function setup(kafka: KafkaClient) {
 
 const alert = (k: string, over: Partial<Alert> = {}): Alert => sampleAlert({ dedup_key: `port_scan|t|${k}`, id: `port_scan|t|${k}@1`, type: 'port_scan', ...over });
 
-async function publish(kafka: KafkaClient, topic: string, values: (Alert | Buffer)[]): Promise<void> {
+async function publish(kafka: KafkaClient, topic: string, values: (Alert | Buffer | null)[]): Promise<void> {
   const p = kafka.producer();
-  await p.send(topic, values.map((v) => (Buffer.isBuffer(v) ? { key: 'poison', value: v } : { key: v.dedup_key, value: codec.encode(v) })));
+  await p.send(topic, values.map((v) => (v === null ? { key: 'gone', value: null }
+    : Buffer.isBuffer(v) ? { key: 'poison', value: v } : { key: v.dedup_key, value: codec.encode(v) })));
   await p.close();
 }
 
@@ -56,10 +57,10 @@ describe('alert consumers on Kafka with real receivers @integration', function (
   beforeEach(async () => { rx = await new TestReceiver().start(); });
   afterEach(async () => { await rx.close(); });
 
-  it('503 twice then 200: delivered once with a valid signature; poison dead-lettered; offsets committed', async () => {
+  it('503 twice then 200: delivered once with a valid signature; poison dead-lettered; tombstone skipped; offsets committed', async () => {
     const s = await testServices();
     const t = await setup(s.kafka);
-    await publish(s.kafka, t.alerts, [alert('a'), Buffer.from('not an alert'), alert('b', { state: 'updated' })]);
+    await publish(s.kafka, t.alerts, [alert('a'), Buffer.from('not an alert'), null, alert('b', { state: 'updated' })]);
     rx.script([{ status: 503 }, { status: 503 }, { status: 200 }]);
     const c = createAlertConsumer(s.kafka, settings(t, `${rx.url}/hook`), ['webhook'], { bounded: true });
     await c.start(); await c.done(); await c.close();
@@ -69,8 +70,9 @@ describe('alert consumers on Kafka with real receivers @integration', function (
     assert.deepEqual(bodies.map((b) => b.id), ['port_scan|t|a@1', 'port_scan|t|a@1', 'port_scan|t|a@1', 'port_scan|t|b@1']);
     assert.equal(bodies[3].state, 'updated');
     for (const r of rx.requests) assert.ok(verifySignature(SECRET, r.body, r.headers['x-tapline-timestamp'] as string, r.headers['x-tapline-signature'] as string));
-    assert.equal(c.metrics.totals.received, 3);
+    assert.equal(c.metrics.totals.received, 4);
     assert.equal(c.metrics.errorsByCode.get('AVRO_DECODE'), 1);
+    assert.equal(c.metrics.droppedByReason.get('tombstone'), 1);
 
     const dlq = await readAll(s.kafka, t.dlq);
     assert.equal(dlq.length, 1);
@@ -79,7 +81,7 @@ describe('alert consumers on Kafka with real receivers @integration', function (
     assert.equal(dlq[0].headers['tapline.stage'], 'alerts-consumer');
     assert.equal(dlq[0].headers['tapline.source'], `${t.alerts}/0/1`);
     assert.equal((await readAll(s.kafka, t.failed)).length, 0, 'nothing undeliverable');
-    assert.equal((await s.kafka.committedOffsets(t.group, t.alerts)).get(0), 3n);
+    assert.equal((await s.kafka.committedOffsets(t.group, t.alerts)).get(0), 4n);
   });
 
   it('always 500: dead-lettered after N attempts and counted; 400: no retry, dead-lettered; the next alert is delivered', async () => {

@@ -80,6 +80,20 @@ describe('alerts: webhook output against a real HTTP server', () => {
     assert.deepEqual([w.metrics.errorsByCode.get('HTTP_503'), w.metrics.errorsByCode.get('HTTP_429')], [1, 1]);
   });
 
+  it('a non-ASCII subject is delivered (delivery header percent-encoded, body UTF-8); a header fetch refuses is not retried', async () => {
+    const a = sampleAlert({ tenant: 'mandant-ü', dedup_key: 'new_pair|mandant-ü|vm→db', id: 'new_pair|mandant-ü|vm→db@1' });
+    const o = await out().deliver(a, ctx());
+    assert.deepEqual(o, { kind: 'delivered', attempts: 1 });
+    const r = rx.requests[0];
+    assert.equal(decodeURIComponent(r.headers['x-tapline-delivery'] as string), JSON.parse(r.body).delivery_key);
+    assert.equal(JSON.parse(r.body).tenant, 'mandant-ü');
+    const bad = new WebhookOutput({ url: rx.url, secret: SECRET, retry: policy, headers: { 'x-bad': 'line\nbreak' } });
+    const refused = await bad.deliver(sampleAlert(), ctx());
+    assert.equal(refused.kind === 'failed' && refused.code, 'DELIVERY_REJECTED');
+    assert.match(refused.kind === 'failed' ? refused.reason : '', /^REQUEST_INVALID/);
+    assert.equal(rx.requests.length, 1, 'nothing sent');
+  });
+
   it('400 and redirects are not retried', async () => {
     rx.script([{ status: 400, body: 'bad payload' }]);
     const w = out();

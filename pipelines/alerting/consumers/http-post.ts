@@ -8,11 +8,20 @@ import { parseRetryAfter, type AttemptResult } from './retry';
 
 const RETRIABLE_STATUS = (s: number) => s === 408 || s === 429 || s >= 500;
 
-function networkReason(e: unknown): { code: string; reason: string } {
+function failure(e: unknown): AttemptResult {
   const err = e as { name?: string; cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError') return { code: 'TIMEOUT', reason: 'no response before the attempt timeout' };
+  if (err.name === 'TimeoutError') return { ok: false, retriable: true, code: 'TIMEOUT', reason: 'no response before the attempt timeout' };
+  // fetch reports network failures as TypeError('fetch failed') with the socket error as cause;
+  // a TypeError without a cause is a request it refused to build (bad URL or header): resending
+  // the same request cannot help.
+  if (e instanceof TypeError && err.cause === undefined) return { ok: false, retriable: false, code: 'REQUEST_INVALID', reason: errorMessage(e) };
   const cause = err.cause?.code ?? err.cause?.message;
-  return { code: 'NETWORK', reason: cause ? `${errorMessage(e)} (${cause})` : errorMessage(e) };
+  return { ok: false, retriable: true, code: 'NETWORK', reason: cause ? `${errorMessage(e)} (${cause})` : errorMessage(e) };
+}
+
+/** Header values must be Latin-1 bytes: characters outside printable ASCII are percent-encoded. */
+export function headerValue(v: string): string {
+  return v.replace(/[^\x20-\x7e]/gu, (c) => encodeURIComponent(c));
 }
 
 export async function postOnce(url: string, body: string, headers: Record<string, string>, timeoutMs: number,
@@ -26,7 +35,7 @@ export async function postOnce(url: string, body: string, headers: Record<string
       signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]),
     });
   } catch (e) {
-    return { ok: false, retriable: true, ...networkReason(e) };
+    return failure(e);
   }
   // Read (a bounded part of) the body: it frees the connection and explains a refusal.
   let text = '';

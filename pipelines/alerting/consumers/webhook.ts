@@ -8,7 +8,7 @@ import { ComponentMetrics } from '../../../lib/metrics';
 import { logger } from '../../../lib/log';
 import type { Alert } from '../../../schemas/alert';
 import type { RetryPolicy } from './config';
-import { postOnce } from './http-post';
+import { headerValue, postOnce } from './http-post';
 import { countOutcome, type AlertOutput, type DeliveryContext } from './output';
 import { toPayload } from './payload';
 import { deliverWithRetry, type DeliveryOutcome } from './retry';
@@ -32,7 +32,7 @@ export class WebhookOutput implements AlertOutput {
       ...this.s.headers,
       'content-type': 'application/json',
       'user-agent': 'tapline-alerts/1',
-      'x-tapline-delivery': payload.delivery_key,
+      'x-tapline-delivery': headerValue(payload.delivery_key),
       'x-tapline-attempt': String(attempt),
       ...signatureHeaders(this.s.secret, body),
     }, this.s.retry.timeoutMs, ctx.signal), this.s.retry, {
