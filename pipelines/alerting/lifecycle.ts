@@ -131,6 +131,18 @@ export class AlertLifecycle {
       this.store.delete(key);
     }
   }
+
+  /**
+   * The subjects in scope will never be evaluated again (e.g. a capture closed on purpose):
+   * their open alerts not reported at `atNs` resolve now, pending ones are forgotten.
+   */
+  resolveNow(atNs: bigint, inScope: (dedupKey: string) => boolean): void {
+    for (const [key, s] of [...this.store.entries()]) {
+      if (s.lastReport >= atNs || !inScope(key)) continue;
+      if (s.opened) this.emit({ ...s.alert, state: 'resolved', updated_ns: atNs, evidence: { ...s.alert.evidence, resolved_because: 'subject-ended' } });
+      this.store.delete(key);
+    }
+  }
 }
 
 /** Avro doubles take NaN/Infinity, but consumers (JSON, SQL) choke on them: cap to finite. */

@@ -77,8 +77,11 @@ export class CaptureProcessor implements Processor<CaptureHealth> {
         summary: `capture ${where} is not capturing${h.last_error ? `: ${h.last_error}` : ''}`,
         evidence: { restarts: String(h.capture_restarts), last_error: h.last_error ?? '' } });
     }
-    // this report is an evaluation of this capture's alerts (drops, down, silent)
-    this.lifecycle.endWindow(ts, (k) => k.startsWith(`capture_drops|${op}|`));
+    // this report is an evaluation of this capture's alerts (drops, down, silent); after a final
+    // report (closed on purpose) no report will count clear windows: what it did not show resolves now
+    const mine = (k: string) => k.startsWith(`capture_drops|${op}|`);
+    if (h.final) this.lifecycle.resolveNow(ts, mine);
+    else this.lifecycle.endWindow(ts, mine);
     this.last.put(op, cur);
   }
 

@@ -93,4 +93,14 @@ describe('detect-capture (driver)', () => {
     plain.put(health('mon:h3', 5)); plain.put(health('mon:h3', 10, { kernel: 500, final: true }));
     assert.deepEqual(plain.alerts().map((a) => `${a.state} ${a.dedup_key}`), ['open capture_drops|mon:h3|drops'], 'without the override it alerts');
   });
+
+  it('a final report resolves what it no longer shows (no later report would)', () => {
+    const { put, alerts } = drive();
+    put(health('mon:h1', 5)); put(health('mon:h1', 10, { kernel: 500 }));
+    put(health('mon:h1', 15, { kernel: 500, final: true }));
+    const got = alerts();
+    assert.deepEqual(states(got), ['capture_drops open', 'capture_drops resolved']);
+    assert.equal(got[1].updated_ns, 15n * S);
+    assert.equal(got[1].evidence.resolved_because, 'subject-ended');
+  });
 });
