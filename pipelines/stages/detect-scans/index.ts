@@ -13,7 +13,7 @@ import { ScansProcessor } from './scans';
 
 export { DetectScansConfigSchema, type DetectScansConfig, ScansProcessor };
 
-export function detectScansStage(raw: Partial<DetectScansConfig> | Record<string, unknown> = {}): StageDefinition<IdentifiedFlow> {
+export function detectScansStage(raw: Record<string, unknown> = {}): StageDefinition<IdentifiedFlow> {
   const cfg = DetectScansConfigSchema.parse(raw);
   return {
     name: 'detect-scans',
