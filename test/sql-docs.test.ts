@@ -155,6 +155,18 @@ describe('docs/sql.md: every query runs and answers right on the demo data @inte
     assert.deepEqual(unused, [], 'checkers without a block');
   });
 
+  it('every column of the aggregates and of the analyst functions\' result types has a COMMENT', async () => {
+    const r = await db.pool.query(`SELECT c.relname || '.' || a.attname AS col, col_description(c.oid, a.attnum) AS doc
+      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE c.relname ~ '^(traffic_pair|traffic_service|latency_pair|rtt_sketch)_1[mhd]$' OR (c.relname LIKE 'tapline\\_%' AND c.relkind = 'c')`);
+    assert.ok(r.rows.length > 300, `${r.rows.length} columns`);
+    assert.deepEqual(r.rows.filter((x) => !x.doc).map((x) => x.col), []);
+    for (const f of ['top_talkers', 'topology_edges', 'pair_latency_loss', 'new_pairs_since', 'vm_history', 'capacity_headroom', 'tapline_sketch_quantile']) {
+      const d = await db.pool.query(`SELECT obj_description(p.oid, 'pg_proc') AS doc FROM pg_proc p WHERE p.proname = $1`, [f]);
+      assert.ok(d.rows[0]?.doc, `function ${f} has a COMMENT`);
+    }
+  });
+
   for (const b of blocks) {
     it(`${b.check}`, async () => {
       const now = Number((await db.pool.query('SELECT extract(epoch FROM now()) * 1000 AS t')).rows[0].t);
