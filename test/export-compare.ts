@@ -43,9 +43,12 @@ function sqlRef(f: Field): string {
   }
 }
 
-/** A raw stored value (bigint microseconds, epoch days) where the getter would round. */
+/**
+ * A raw stored value (bigint microseconds, epoch days) where the getter would round. `values` of
+ * a sliced Data (a list element) already starts at the slice, as in apache-arrow's own getters.
+ */
 function rawAt(d: Data, i: number): unknown {
-  return (d.values as ArrayLike<unknown>)[d.offset + i];
+  return (d.values as ArrayLike<unknown>)[i];
 }
 
 function normArrow(type: DataType, d: Data, v: unknown, i: number): unknown {

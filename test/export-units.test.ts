@@ -37,7 +37,7 @@ const i32 = (v: number) => be(4, (b) => b.writeInt32BE(v));
 const PG_EPOCH = 946_684_800_000_000n;
 
 function raw(d: ReturnType<typeof decodeColumn>, i: number): unknown {
-  return d.getValid(i) ? (d.values as ArrayLike<unknown>)[d.offset + i] : null;
+  return d.getValid(i) ? (d.values as ArrayLike<unknown>)[i] : null;
 }
 
 describe('export: time bounds', () => {
