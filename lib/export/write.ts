@@ -79,7 +79,7 @@ export async function writeArrow(pool: Pool, plan: ExportPlan, out: Writable, op
     if (failed) throw failed;
     return { rows, batches, bytes };
   } catch (e) {
-    writer.abort(e);
+    try { writer.abort(e); } catch { /* already closed */ }
     await pump.catch(() => undefined);
     // A half-written Arrow stream must not look complete: the reader gets an error, not a short table.
     if (!out.destroyed) out.destroy(e as Error);
