@@ -1,0 +1,145 @@
+/**
+ * TimescaleDB sink throughput: flow-window rows/s written by the real sink (Kafka -> decode ->
+ * rows -> INSERT ... SELECT FROM unnest ... ON CONFLICT) against a raw bulk load of the same
+ * rows into the same database, measured in the same run.
+ *
+ *   npm run bench:sink [-- --rows 200000] [-- --pg postgres://postgres@127.0.0.1:5432/postgres]
+ *
+ * References:
+ * - embedded TimescaleDB (PGlite): a raw `INSERT ... SELECT * FROM unnest(...)` of the prebuilt
+ *   column arrays (no Kafka, no decoding, no ON CONFLICT), because `COPY FROM STDIN` kills the
+ *   embedded server (docs/timescaledb-embedded.md). Target: sink >= 0.8x.
+ * - PostgreSQL server (--pg, default the local PostgreSQL 15; no timescaledb there, so a plain
+ *   table of the same columns): a true `COPY ... FROM STDIN` (pg-copy-streams) of the prebuilt
+ *   CSV, and the same raw unnest insert; the sink writes the same table (migrations off).
+ * Building the reference's arrays/CSV is not timed: the references are the database's ceiling.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { loadConfig } from '../lib/config';
+import { startServices, type Services } from '../cli/services';
+import { AvroCodec } from '../schemas';
+import type { FlowWindow } from '../schemas/types';
+import { sqlType } from '../lib/db/avro-columns';
+import { TimescaleSink, migrateSinkSchema } from '../pipelines/sinks/timescale';
+import { flowWindows } from '../pipelines/sinks/timescale/tables/flow-windows';
+import { syntheticFlowWindows } from '../pipelines/sinks/timescale/tables/fixtures';
+
+const arg = (n: string, d: string) => { const i = process.argv.indexOf(`--${n}`); return i >= 0 ? process.argv[i + 1] : d; };
+const ROWS = Number(arg('rows', '200000'));
+const PG_URL = arg('pg', 'postgres://postgres@127.0.0.1:5432/postgres');
+const CHUNK = 2000;
+const target = flowWindows.targets[0];
+const cols = target.columns;
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+/** The same rows the sink writes, as column arrays (untimed). */
+function columnArrays(windows: FlowWindow[]): unknown[][][] {
+  const chunks: unknown[][][] = [];
+  for (let i = 0; i < windows.length; i += CHUNK) {
+    const part = windows.slice(i, i + CHUNK);
+    const arrays: unknown[][] = cols.map(() => new Array(part.length));
+    part.forEach((w, r) => flowWindows.rows(w as never, { raw: Buffer.alloc(0), repeat: 0 }, (_t, row) => { row.forEach((v, c) => { arrays[c][r] = v; }); }));
+    chunks.push(arrays);
+  }
+  return chunks;
+}
+
+async function rawUnnest(pool: pg.Pool, table: string, chunks: unknown[][][]): Promise<number> {
+  const sql = `INSERT INTO ${table} (${cols.map((c) => `"${c.name}"`).join(',')}) SELECT * FROM unnest(${cols.map((c, i) => `$${i + 1}::${sqlType(c.pgType)}[]`).join(',')})`;
+  const t0 = process.hrtime.bigint();
+  for (const arrays of chunks) await pool.query(sql, arrays);
+  return ROWS / secs(t0);
+}
+
+async function rawCopy(pool: pg.Pool, table: string, csv: Buffer): Promise<number> {
+  const client = await pool.connect();
+  try {
+    const t0 = process.hrtime.bigint();
+    await pipeline(Readable.from([csv]), client.query(copyFrom(`COPY ${table} (${cols.map((c) => `"${c.name}"`).join(',')}) FROM STDIN WITH (FORMAT csv)`)));
+    return ROWS / secs(t0);
+  } finally {
+    client.release();
+  }
+}
+
+async function viaSink(s: Services, pool: pg.Pool, topic: string, run: string, migrate: boolean): Promise<number> {
+  const sink = new TimescaleSink({ tables: ['flow_windows'], topics: { flow_windows: topic }, deadLetterTopic: `${topic}.dlq`, groupId: run, batchSize: CHUNK },
+    { kafka: s.kafka, pool, bounded: true, migrate });
+  const t0 = process.hrtime.bigint();
+  try { await sink.start(); await sink.done(); } finally { await sink.close(); }
+  const rate = ROWS / secs(t0);
+  if (sink.metrics.totals.sent !== ROWS) throw new Error(`sink wrote ${sink.metrics.totals.sent} of ${ROWS} records`);
+  return rate;
+}
+
+const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} rows/s`;
+const best = (xs: number[]) => Math.max(...xs);
+
+async function main(): Promise<void> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-bench-sink-'));
+  const cfg = loadConfig(undefined, {}, { stateDir, 'kafka.embeddedPort': 19692, 'timescale.embeddedPort': 15833, 'metrics.port': 0 });
+  const s = await startServices(cfg);
+  const run = `bench-sink-${Date.now()}`;
+  const topic = `${run}.flows.v1`;
+  try {
+    const windows = syntheticFlowWindows(run, ROWS);
+    await s.kafka.ensureTopics([{ topic, partitions: 4 }, { topic: `${topic}.dlq`, partitions: 1 }]);
+    const codec = new AvroCodec<FlowWindow>('flow-window.v1');
+    const prod = s.kafka.producer();
+    for (let i = 0; i < ROWS; i += 10_000) await prod.send(topic, windows.slice(i, i + 10_000).map((w) => ({ key: w.flow_key, value: codec.encode(w) })));
+    await prod.close();
+    const chunks = columnArrays(windows);
+    console.log(`${ROWS} flow windows on ${topic} (4 partitions); statements of ${CHUNK} rows`);
+
+    // Embedded TimescaleDB: flow_windows hypertable, emptied before every run; alternate runs.
+    await migrateSinkSchema(s.pool);
+    const emb = { sink: [] as number[], unnest: [] as number[] };
+    for (let rep = 0; rep < 2; rep++) {
+      await s.pool.query('TRUNCATE flow_windows');
+      emb.unnest.push(await rawUnnest(s.pool, 'flow_windows', chunks));
+      await s.pool.query('TRUNCATE flow_windows');
+      emb.sink.push(await viaSink(s, s.pool, topic, `${run}-emb-${rep}`, false));
+      console.log(`embedded run ${rep + 1}: raw unnest ${fmt(emb.unnest[rep])}, sink ${fmt(emb.sink[rep])}`);
+    }
+    await s.pool.query('TRUNCATE flow_windows');
+    console.log(`EMBEDDED TimescaleDB: sink ${fmt(best(emb.sink))} vs raw INSERT ... SELECT unnest ${fmt(best(emb.unnest))} (best of 2 each): ratio ${(best(emb.sink) / best(emb.unnest)).toFixed(2)}x (target >= 0.8x)`);
+
+    // PostgreSQL server: a plain table with the same columns in a schema of its own.
+    const schema = `tapline_bench_${process.pid}`;
+    const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    let pool: pg.Pool | null = null;
+    try {
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      pool = new pg.Pool({ connectionString: PG_URL, max: 1, options: `-c search_path=${schema}` });
+      await pool.query(`CREATE TABLE flow_windows (${cols.map((c) => `"${c.name}" ${sqlType(c.pgType)} NOT NULL`).join(', ')}, PRIMARY KEY (${target.conflictKey.join(', ')}))`);
+      const csv = Buffer.from(chunks.flatMap((a) => a[0].map((_, r) => cols.map((__, c) => String(a[c][r])).join(','))).join('\n') + '\n');
+      const srv = { sink: [] as number[], copy: [] as number[], unnest: [] as number[] };
+      for (let rep = 0; rep < 2; rep++) {
+        await pool.query('TRUNCATE flow_windows'); srv.copy.push(await rawCopy(pool, 'flow_windows', csv));
+        await pool.query('TRUNCATE flow_windows'); srv.unnest.push(await rawUnnest(pool, 'flow_windows', chunks));
+        await pool.query('TRUNCATE flow_windows'); srv.sink.push(await viaSink(s, pool, topic, `${run}-pg-${rep}`, false));
+        console.log(`${PG_URL} run ${rep + 1}: COPY FROM STDIN ${fmt(srv.copy[rep])}, raw unnest ${fmt(srv.unnest[rep])}, sink ${fmt(srv.sink[rep])}`);
+      }
+      const v = (await pool.query<{ v: string }>('SHOW server_version')).rows[0].v;
+      console.log(`PostgreSQL ${v} (plain table): sink ${fmt(best(srv.sink))} vs COPY FROM STDIN ${fmt(best(srv.copy))}: ratio ${(best(srv.sink) / best(srv.copy)).toFixed(2)}x; `
+        + `vs raw unnest ${fmt(best(srv.unnest))}: ratio ${(best(srv.sink) / best(srv.unnest)).toFixed(2)}x`);
+    } catch (e) {
+      console.log(`PostgreSQL server at ${PG_URL}: not measured (${(e as Error).message})`);
+    } finally {
+      await pool?.end().catch(() => undefined);
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
+  } finally {
+    await s.stopStarted();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
