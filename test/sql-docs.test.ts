@@ -167,6 +167,21 @@ describe('docs/sql.md: every query runs and answers right on the demo data @inte
     }
   });
 
+  it('bad parameters of the analyst functions are clear errors', async () => {
+    const bad = (sql: string, re: RegExp) => assert.rejects(db.pool.query(sql), re);
+    await bad(`SELECT * FROM top_talkers(now() - interval '1 hour', now(), 0)`, /top_talkers: n must be a positive number of rows, got 0/);
+    await bad(`SELECT * FROM top_talkers(now(), now() - interval '1 hour', 5)`, /the time range ends .* before it starts/);
+    await bad(`SELECT * FROM top_talkers(NULL, now(), 5)`, /the time range needs both ends/);
+    await bad(`SELECT * FROM pair_latency_loss(now() - interval '1 hour', now(), ARRAY['rtt'])`, /unknown RTT kind "rtt" \(use data_ab, data_ba, ts_ab, ts_ba, icmp_echo\)/);
+    await bad(`SELECT * FROM pair_latency_loss(now() - interval '1 hour', now(), ARRAY[]::text[])`, /name at least one RTT kind/);
+    await bad(`SELECT * FROM topology_edges(now(), now() - interval '1 hour')`, /topology_edges: invalid time range/);
+    await bad(`SELECT * FROM capacity_headroom(NULL, now())`, /capacity_headroom: invalid time range/);
+    await bad(`SELECT * FROM new_pairs_since(NULL)`, /new_pairs_since: the time must not be NULL/);
+    // an empty range or an unknown VM is an empty answer, not an error
+    assert.equal((await db.pool.query(`SELECT * FROM top_talkers(now(), now(), 5)`)).rows.length, 0);
+    assert.equal((await db.pool.query(`SELECT * FROM vm_history('no-such-vm')`)).rows.length, 0);
+  });
+
   for (const b of blocks) {
     it(`${b.check}`, async () => {
       const now = Number((await db.pool.query('SELECT extract(epoch FROM now()) * 1000 AS t')).rows[0].t);
