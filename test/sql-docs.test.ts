@@ -31,7 +31,7 @@ export function sqlBlocks(markdown: string): { check: string | null; sql: string
 
 const CHECKS: Record<string, (rows: Row[], c: Ctx) => void> = {
   'grafana-bytes-per-minute': (rows, c) => {
-    const want = X.sumBy(c.d.identified.filter((f) => f.a_vm && f.b_vm && X.startMs(f) >= X.floorTo(c.from3h, X.MIN) && X.startMs(f) <= c.now),
+    const want = X.sumBy(c.d.identified.filter((f) => f.a_vm && f.b_vm && X.floorTo(X.startMs(f), X.MIN) >= c.from3h && X.floorTo(X.startMs(f), X.MIN) <= c.now),
       (f) => `${X.floorTo(X.startMs(f), X.MIN)}|${f.a_vm} - ${f.b_vm}`, (f) => Number(f.bytes_ab) + Number(f.bytes_ba));
     assert.deepEqual(new Map(rows.map((r) => [`${ms(r.time)}|${r.metric}`, num(r.bytes)])), want);
   },

@@ -155,7 +155,7 @@ describe('storage policies on the embedded TimescaleDB @integration', function (
     const runner = await startStorageMaintenance(db.pool, { jobIntervalMs: 1000, retention: { flow_windows: '10d' } }, { embedded: true });
     assert.ok(runner);
     const t0 = Date.now();
-    while (await count('SELECT count(*) AS n FROM tapline_job_runs') < before + 2 * jobs && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 200));
+    while (await count('SELECT count(*) AS n FROM tapline_job_runs') < before + 2 * jobs && Date.now() - t0 < 240_000) await new Promise((r) => setTimeout(r, 200));
     await runner.close();
     await runner.close();
     assert.ok(await count('SELECT count(*) AS n FROM tapline_job_runs') >= before + 2 * jobs, 'two rounds ran');
