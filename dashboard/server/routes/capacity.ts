@@ -24,7 +24,7 @@ WITH e AS (
 w AS (SELECT vm, window_start, max(cap) AS cap, sum(out_bps) AS out_bps, sum(in_bps) AS in_bps,
              sum(out_bytes) AS out_bytes, sum(in_bytes) AS in_bytes FROM e GROUP BY 1, 2)`;
 
-const NIC_SQL = `${NIC_WINDOWS}
+export const NIC_SQL = `${NIC_WINDOWS}
 SELECT vm, max(cap)::float8 AS cap, sum(out_bytes)::float8 AS out_bytes, sum(in_bytes)::float8 AS in_bytes,
        max(out_bps)::float8 AS out_max, max(in_bps)::float8 AS in_max, count(*) AS windows
   FROM w GROUP BY vm ORDER BY greatest(max(out_bps), max(in_bps)) DESC LIMIT 500`;

@@ -24,7 +24,7 @@ export interface PairStats {
 const { x, y } = pairSql('vm_a', 'vm_b');
 
 // Sums per pair; ns columns become ms in JS. The weighted means need count * mean summed.
-const SQL = `
+export const PAIR_STATS_SQL = `
 SELECT ${x} AS a, ${y} AS b,
   sum(bytes_ab + bytes_ba)::float8 AS bytes,
   max(throughput_ab_bps + throughput_ba_bps)::float8 AS max_bps,
@@ -73,7 +73,7 @@ export function statsFromRow(r: Row, rangeSeconds: number): PairStats {
 export async function pairStats(db: Db, from: number, to: number): Promise<Map<string, PairStats>> {
   const out = new Map<string, PairStats>();
   if (!(await db.has('flow_metrics'))) return out;
-  const rows = await db.rows<Row>(SQL, [iso(from), iso(to)]);
+  const rows = await db.rows<Row>(PAIR_STATS_SQL, [iso(from), iso(to)]);
   for (const r of rows) {
     const s = statsFromRow(r, (to - from) / 1000);
     out.set(pairKey(s.a, s.b), s);

@@ -20,7 +20,7 @@ const Query = z.object({ a: params.nodeId, b: params.nodeId, ...rangeShape, ...s
 const PAIR_FLOWS = (va: string, vb: string) => `((coalesce(${va}, 'external') = $3 AND coalesce(${vb}, 'external') = $4)
    OR (coalesce(${va}, 'external') = $4 AND coalesce(${vb}, 'external') = $3))`;
 
-const TRAFFIC_SQL = `
+export const TRAFFIC_SQL = `
 SELECT time_bucket(make_interval(secs => $5), window_start, $1::timestamptz) AS t,
   sum(CASE WHEN coalesce(a_vm, 'external') = $3 THEN bytes_ab ELSE bytes_ba END)::float8 AS bytes_ab,
   sum(CASE WHEN coalesce(a_vm, 'external') = $3 THEN bytes_ba ELSE bytes_ab END)::float8 AS bytes_ba,

@@ -21,7 +21,7 @@ export interface TopologyEdge {
 
 const { x, y } = pairSql('a_vm', 'b_vm');
 // One flow seen at several observation points is counted once (its largest count per window).
-const EDGES_SQL = `
+export const EDGES_SQL = `
 WITH f AS (
   SELECT window_start, flow_key, ${x} AS x, ${y} AS y,
          max(bytes_ab + bytes_ba) AS bytes, max(packets_ab + packets_ba) AS packets

@@ -33,7 +33,7 @@ const BRANCHES: Record<Dimension, [key: string, bytes: string][]> = {
 };
 
 // $1 previous-period start, $2 from, $3 to, $4 top, $5 step seconds.
-function sql(d: Dimension): string {
+export function trendsSql(d: Dimension): string {
   const branches = BRANCHES[d].map(([k, b]) => `SELECT window_start, ${k} AS k, ${b} AS bytes FROM f`).join(' UNION ALL ');
   return `
 WITH f AS (
@@ -56,7 +56,7 @@ export function register(app: FastifyInstance, ctx: RouteContext): void {
     const step = resolveStep(range, q.step);
     const top = q.top ?? 8;
     const span = range.to - range.from;
-    const rows = await ctx.db.rows<{ t: Date; key: string; bytes: number }>(sql(q.dimension),
+    const rows = await ctx.db.rows<{ t: Date; key: string; bytes: number }>(trendsSql(q.dimension),
       [iso(range.from - span), iso(range.from), iso(range.to), top, step]);
     const buckets: string[] = [];
     for (let t = range.from; t < range.to; t += step * 1000) buckets.push(iso(t)); // time_bucket's origin is `from`
