@@ -18,7 +18,7 @@ const ROOT = path.resolve(__dirname, '..');
 
 interface Service {
   image?: string; build?: string; command?: string[]; environment?: Record<string, string>; ports?: string[];
-  depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; network_mode?: string;
+  depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; network_mode?: string; volumes?: string[];
 }
 
 describe('docker-compose.yml', () => {
@@ -75,5 +75,34 @@ describe('docker-compose.yml', () => {
     assert.match(df, /^FROM node:20/m);
     assert.match(df, /npm ci/);
     assert.match(df, /ENTRYPOINT \["node", "bin\/tapline\.js"\]/);
+  });
+
+  it('runs Grafana with the TimescaleDB data source and the dashboards provisioned from deploy/grafana', () => {
+    const g = services.grafana;
+    assert.match(g.image!, /^grafana\/grafana:\d+\.\d+\.\d+$/, 'a pinned Grafana version');
+    assert.ok(g.depends_on?.timescaledb, 'waits for the database');
+    const mounts = new Map((g.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => { const [src, dst] = v.split(':'); return [dst, src]; }));
+    const provisioning = mounts.get('/etc/grafana/provisioning')!;
+    assert.ok(provisioning && fs.existsSync(path.join(ROOT, provisioning)), 'provisioning mounted from the repository');
+    const ds = YAML.parse(fs.readFileSync(path.join(ROOT, provisioning, 'datasources', 'timescaledb.yaml'), 'utf8')).datasources[0];
+    const pg = services.timescaledb.environment!;
+    assert.equal(ds.type, 'grafana-postgresql-datasource');
+    assert.equal(ds.url, 'timescaledb:5432');
+    assert.equal(ds.jsonData.database, pg.POSTGRES_DB);
+    assert.equal(ds.jsonData.timescaledb, true);
+    assert.equal(ds.secureJsonData.password, '$POSTGRES_PASSWORD');
+    assert.equal(g.environment!.POSTGRES_PASSWORD, pg.POSTGRES_PASSWORD, 'the data source gets the database password');
+    const provider = YAML.parse(fs.readFileSync(path.join(ROOT, provisioning, 'dashboards', 'tapline.yaml'), 'utf8')).providers[0];
+    const dashboards = mounts.get(provider.options.path)!;
+    assert.ok(dashboards, `the provider's path ${provider.options.path} is mounted`);
+    const files = fs.readdirSync(path.join(ROOT, dashboards)).filter((f) => f.endsWith('.json'));
+    assert.ok(files.length >= 6, 'one dashboard per view');
+    const uids = new Set<string>();
+    for (const f of files) {
+      const d = JSON.parse(fs.readFileSync(path.join(ROOT, dashboards, f), 'utf8'));
+      uids.add(d.uid);
+      for (const p of d.panels) for (const t of p.targets) assert.equal(t.datasource.uid, ds.uid, `${f}: ${p.title}`);
+    }
+    assert.equal(uids.size, files.length);
   });
 });
