@@ -7,8 +7,8 @@
  *   reduced to the last (one INSERT may not hit a row twice, and the last is the newest).
  * - Connection-level failures (database down, restarting) are retried with capped exponential
  *   backoff until they succeed or the writer is closed: the caller stops consuming meanwhile.
- * - A batch the database refuses for its data is retried record by record; records it still
- *   refuses are returned (for the dead-letter topic) with the database's message.
+ * - A batch the database refuses for its data is split in halves until the refused records are
+ *   isolated; they are returned (for the dead-letter topic) with the database's message.
  */
 import type { Pool, PoolClient } from 'pg';
 import { logger } from '../../../lib/log';
@@ -64,15 +64,27 @@ export class BatchWriter {
       if (!isDataError(e)) throw e;
     }
     const rejected: RejectedRecord<R>[] = [];
-    for (const r of records) {
+    await this.bisect(records, rejected, keepAlive);
+    return rejected;
+  }
+
+  /**
+   * Finds the refused records by halving: a few bad records in a batch of thousands cost
+   * O(bad * log n) transactions, not one per record. Halves are written in order, so a later
+   * record still replaces an earlier one with the same key.
+   */
+  private async bisect<R>(records: PendingRecord<R>[], rejected: RejectedRecord<R>[], keepAlive?: () => Promise<void>): Promise<void> {
+    const mid = records.length >> 1;
+    for (const half of records.length === 1 ? [records] : [records.slice(0, mid), records.slice(mid)]) {
       try {
-        await this.withRetry(() => this.transaction([r], false), keepAlive);
+        await this.withRetry(() => this.transaction(half, true), keepAlive);
+        await keepAlive?.().catch(() => undefined); // a long search must not cost the group membership
       } catch (e) {
         if (!isDataError(e)) throw e;
-        rejected.push({ ref: r.ref, error: (e as Error).message, sqlState: (e as { code?: string }).code ?? null });
+        if (half.length > 1) await this.bisect(half, rejected, keepAlive);
+        else rejected.push({ ref: half[0].ref, error: (e as Error).message, sqlState: (e as { code?: string }).code ?? null });
       }
     }
-    return rejected;
   }
 
   /** Rows per target, deduplicated by conflict key (last wins) when `dedupe`. */
