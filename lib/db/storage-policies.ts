@@ -8,7 +8,8 @@
 import type { Pool } from 'pg';
 import { TaplineError, errorMessage } from '../errors';
 import { pgInterval, resolveStorageConfig, type StorageConfig } from './storage-config';
-import { StorageJobRunner } from './jobs';
+import { StorageJobRunner, type JobRun } from './jobs';
+import { createPool } from './pool';
 
 export interface AppliedPolicies { retention: string[]; compression: string[]; refresh: string[] }
 
@@ -64,14 +65,36 @@ export async function applyStoragePolicies(pool: Pool, cfg: StorageConfig): Prom
 /**
  * What a long-running command (tapline run / serve) does at start, after the migrations:
  * installs the configured policies and, on the embedded server (no background workers), starts
- * the job runner that runs them every storage.jobIntervalMs. Returns the runner to close() at
- * shutdown, or null against a server (its own scheduler runs the policies).
+ * the job runner that runs them every storage.jobIntervalMs. The runner gets a pool (connection)
+ * of its own: a refresh can hold its connection for seconds, and sharing a size-1 pool with the
+ * sink or the dashboard would make their queries time out waiting for it. close() stops the
+ * runner (after the job in progress) and closes its pool; safe twice. Against a server nothing
+ * runs here (its own scheduler runs the policies).
  */
-export async function startStorageMaintenance(pool: Pool, storageSection: unknown, opts: { embedded: boolean }): Promise<StorageJobRunner | null> {
+export async function startStorageMaintenance(url: string, storageSection: unknown,
+  opts: { embedded: boolean; onRun?: (runs: JobRun[]) => void }): Promise<{ runner: StorageJobRunner | null; close(): Promise<void> }> {
   const cfg = resolveStorageConfig(storageSection);
-  await applyStoragePolicies(pool, cfg);
-  if (!opts.embedded) return null;
-  const runner = new StorageJobRunner(pool, { intervalMs: cfg.jobIntervalMs });
+  const pool = createPool(url, { embedded: opts.embedded, max: 1 });
+  try {
+    await applyStoragePolicies(pool, cfg);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+  if (!opts.embedded) {
+    await pool.end();
+    return { runner: null, close: async () => undefined };
+  }
+  const runner = new StorageJobRunner(pool, { intervalMs: cfg.jobIntervalMs, onRun: opts.onRun });
   runner.start();
-  return runner;
+  let closed = false;
+  return {
+    runner,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await runner.close();
+      await pool.end().catch(() => undefined);
+    },
+  };
 }
