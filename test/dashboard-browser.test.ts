@@ -69,7 +69,7 @@ describe('dashboard in Chromium @integration', function () {
     const topo = await api(`topology?from=${to - 86_400_000}&to=${to}`);
     const o = await option(page, 'topology');
     const data = o.series[0].data as { id: string }[];
-    const vmIds = data.filter((n) => !n.id.startsWith('host:')).map((n) => n.id).sort();
+    const vmIds = data.filter((n) => !n.id.startsWith('host:') && !n.id.startsWith('anchor:')).map((n) => n.id).sort();
     assert.deepEqual(vmIds, topo.nodes.map((n: { id: string }) => n.id).sort());
     const hosts = new Set(topo.nodes.filter((n: AnyObj) => n.host).map((n: AnyObj) => `host:${n.host}`));
     assert.deepEqual(new Set(data.filter((n) => n.id.startsWith('host:')).map((n) => n.id)), hosts);

@@ -4,6 +4,12 @@
 import { bytes, ms, pct, time, esc, HEALTH_COLOURS } from '../fmt.js';
 
 const TENANT_COLOURS = ['#3b7dd8', '#8e44ad', '#16a085', '#d35400', '#c0392b', '#2c3e50', '#7f8c8d'];
+/** A tenant keeps its colour whichever tenants a window shows (hash of the name, not its rank). */
+function tenantColour(t) {
+  let h = 0;
+  for (const c of t) h = (h * 31 + c.charCodeAt(0)) | 0;
+  return TENANT_COLOURS[Math.abs(h) % TENANT_COLOURS.length];
+}
 const WINDOWS = [[300_000, '5 min'], [900_000, '15 min'], [3_600_000, '1 h'], [6 * 3_600_000, '6 h'], [86_400_000, '24 h']];
 
 /** Positions: hosts side by side, their VMs on a circle inside; external peers on the right. */
@@ -51,7 +57,13 @@ function option(data, tenants) {
     label: { show: e.isNew, formatter: 'new', color: '#555', fontSize: 10 },
     raw: e,
   }));
-  const categories = [...tenants.map((t, i) => ({ name: `tenant ${t}`, itemStyle: { color: TENANT_COLOURS[i % TENANT_COLOURS.length] } })),
+  // Host boxes are symbols sized in pixels: map coordinates 1:1 to pixels (series width/height =
+  // the layout's extent, pinned by two invisible corner anchors) so the boxes enclose their VMs.
+  const xs = [...boxes.flatMap((b) => [b.x - W / 2, b.x + W / 2]), ...[...pos.values()].map((p) => p[0] + 40)];
+  const ys = [...boxes.flatMap((b) => [b.y - 165, b.y + 165]), ...[...pos.values()].map((p) => p[1] + 30)];
+  const [x0, x1, y0, y1] = [Math.min(...xs, 0), Math.max(...xs, 1), Math.min(...ys, 0), Math.max(...ys, 1)];
+  const anchors = [[x0, y0], [x1, y1]].map(([x, y], i) => ({ id: `anchor:${i}`, name: '', x, y, symbolSize: 0, silent: true, label: { show: false }, tooltip: { show: false }, category: tenants.length }));
+  const categories = [...tenants.map((t) => ({ name: `tenant ${t}`, itemStyle: { color: tenantColour(t) } })),
     { name: 'host', itemStyle: { color: 'transparent' } }, { name: 'external peers', itemStyle: { color: '#9aa3ad' } }];
   return {
     animation: false,
@@ -68,7 +80,8 @@ function option(data, tenants) {
     },
     legend: [{ data: categories.filter((c) => c.name !== 'host').map((c) => c.name), top: 0, left: 0 }],
     series: [{
-      type: 'graph', layout: 'none', roam: true, draggable: false, categories, data: [...hostNodes, ...vmNodes], links,
+      type: 'graph', layout: 'none', roam: true, draggable: false, categories, data: [...anchors, ...hostNodes, ...vmNodes], links,
+      left: 20, top: 40, width: x1 - x0, height: y1 - y0,
       emphasis: { focus: 'adjacency', lineStyle: { width: 6 } }, edgeSymbol: ['none', 'none'], labelLayout: { hideOverlap: false },
     }],
   };
