@@ -47,6 +47,16 @@ export class TaplineConsumer {
         onAssigned(new Map(Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, ps as number[]])));
       });
     }
+    // Explicit start positions (replays). kafkajs can only seek once its consumer group exists,
+    // and forgets seeks when it re-creates the group (it restarts the consumer after some errors,
+    // seen during the first join on a busy machine): so every join seeks each partition to where
+    // this run stands — the requested start, or past the last batch handled.
+    const next = new Map<number, bigint>(opts.startAt?.offsets ?? []);
+    const seekAll = (): void => {
+      if (!opts.startAt) return;
+      for (const [partition, offset] of next) this.c.seek({ topic: opts.startAt.topic, partition, offset: offset.toString() });
+    };
+    if (opts.startAt) this.c.on(this.c.events.GROUP_JOIN, () => { try { seekAll(); } catch { /* the next join seeks */ } });
     await this.c.connect();
     await this.c.subscribe({ topics, fromBeginning: opts.fromBeginning ?? true });
     this.running = true;
@@ -64,16 +74,16 @@ export class TaplineConsumer {
         }));
         await handler({ topic: batch.topic, partition: batch.partition, messages: msgs, highWatermark: BigInt(batch.highWatermark) }, { heartbeat });
         const last = batch.messages[batch.messages.length - 1];
-        if (last) resolveOffset(last.offset);
+        if (last) {
+          resolveOffset(last.offset);
+          if (opts.startAt?.topic === batch.topic) next.set(batch.partition, BigInt(last.offset) + 1n);
+        }
         await heartbeat();
       },
     });
     await running;
-    // Explicit start positions (replays): applied on the next fetch. Records fetched before the
-    // seek takes effect are the caller's to skip (it knows the range it wants).
-    if (opts.startAt) {
-      for (const [partition, offset] of opts.startAt.offsets) this.c.seek({ topic: opts.startAt.topic, partition, offset: offset.toString() });
-    }
+    // Records fetched before a seek takes effect are the caller's to skip (it knows its range).
+    try { seekAll(); } catch { /* the GROUP_JOIN listener seeks */ }
   }
 
   async commit(offsets: OffsetCommit[]): Promise<void> {
