@@ -5,11 +5,12 @@
 import type { FlowWindow } from '../../../schemas/types';
 
 export function nsToIso(ns: bigint | number): string {
-  const n = BigInt(ns);
-  const ms = n / 1_000_000n;
-  const micros = Number((n / 1000n) % 1000n);
-  const iso = new Date(Number(ms)).toISOString(); // 2024-01-01T00:00:00.123Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  // One BigInt division, then exact Number arithmetic (microseconds since 1970 stay below 2^53
+  // until the year 2255): this runs for every timestamp column of every row the sink writes.
+  const micros = Number(BigInt(ns) / 1000n);
+  const ms = Math.floor(micros / 1000);
+  const us = micros - ms * 1000;
+  return `${new Date(ms).toISOString().slice(0, 23)}${us < 10 ? '00' : us < 100 ? '0' : ''}${us}Z`;
 }
 
 export const FLOW_COLUMNS = [

@@ -140,11 +140,12 @@ export class TimescaleSink {
     const pending: PendingRecord<InMessage>[] = [];
     const deadLetters: OutMessage[] = [];
     let lastOffset: bigint | null = null;
+    let received = 0;
     for (const m of batch.messages) {
       if (ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
       if (ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
       lastOffset = m.offset;
-      this.metrics.received();
+      received++;
       if (m.value === null && lane.spec.tombstones === 'skip') { this.metrics.dropped('tombstone'); continue; }
       let stage = 'AVRO_DECODE';
       try {
@@ -158,6 +159,7 @@ export class TimescaleSink {
         this.deadLetter(deadLetters, m.key, m.value, isTaplineError(e) ? e.code : stage, errorMessage(e), `${source}/${m.offset}`);
       }
     }
+    this.metrics.received(received);
     const rejected = await lane.writer.write(pending, heartbeat);
     const bad = new Set(rejected.map((r) => r.ref));
     for (const r of rejected) this.deadLetter(deadLetters, r.ref.key, r.ref.value, 'DB_REJECTED', r.error, `${source}/${r.ref.offset}`);

@@ -29,7 +29,16 @@ export function pgArray(items: unknown[]): string {
 
 export function converter(c: ColumnDef): (v: unknown) => unknown {
   switch (c.conv) {
-    case 'ts': return (v) => (v == null ? null : nsToIso(v as bigint));
+    case 'ts': {
+      // Window bounds repeat from row to row: remember the last conversion.
+      let lastIn: unknown = null;
+      let lastOut: string | null = null;
+      return (v) => {
+        if (v == null) return null;
+        if (v !== lastIn) { lastIn = v; lastOut = nsToIso(v as bigint); }
+        return lastOut;
+      };
+    }
     case 'long': return (v) => (v == null ? null : String(v));
     case 'json': return (v) => (v == null ? null : JSON.stringify(v, jsonReplacer));
     case 'array': return (v) => (v == null ? null : pgArray(v as unknown[]));
