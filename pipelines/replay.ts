@@ -6,7 +6,7 @@
  *   capture files   -> merged by time      -> tapline.packets.v1      (one observation point each)
  *   every registered stage, in dependency order (replay-plan.ts)      (parse, aggregate, metrics,
  *                                            identify, vm-events, rollup, pathloss, detectors...)
- *   TimescaleDB sink                                                 (flow_windows)
+ *   TimescaleDB sink                                                 (every table whose topic it wrote)
  *
  * Each stage is a bounded StageRunner over exactly the offset range the steps before it wrote in
  * this run (end offsets are snapshotted around every step), with fresh in-memory state
@@ -15,13 +15,14 @@
  */
 import type { Pool } from 'pg';
 import type { TaplineConfig } from '../lib/config';
-import type { KafkaClient } from '../lib/kafka';
+import { KafkaClient } from '../lib/kafka';
 import type { ConnectorSummary } from '../connectors/types';
+import { TaplineError } from '../lib/errors';
 import { InventoryConnector, InventoryConfigSchema } from '../connectors/inventory';
 import { VM_INVENTORY_TOPIC } from '../schemas/vm-inventory';
 import { StageRunner } from './runtime/kafka-runner';
 import type { OffsetRange } from './runtime/bounded';
-import { TimescaleSink } from './sinks/timescale';
+import { TimescaleSink, sinkConfigFrom, sinkTopics } from './sinks/timescale';
 import { publishCaptures, type CaptureInput, type CaptureSummary } from './replay-captures';
 import { planStages } from './replay-plan';
 
@@ -42,8 +43,10 @@ export interface PipelineReplayOptions {
   exclude?: Record<string, string>;
   /** consumer groups are <prefix>-<stage> (default tapline-replay) */
   groupPrefix?: string;
-  /** write flow windows to TimescaleDB (default true) */
+  /** write what the run produced to TimescaleDB (default true) */
   sink?: boolean;
+  /** a step that reads and writes nothing for this long fails the replay (default 120 s) */
+  stallMs?: number;
   /** one line per step (progress) */
   log?: (line: string) => void;
 }
@@ -65,8 +68,37 @@ export interface PipelineReplayResult {
   skipped: { name: string; reason: string }[];
   /** what this run wrote, per topic: read these ranges to see its results */
   ranges: Map<string, OffsetRange>;
-  sink: { rowsWritten: number; deadLettered: number; ms: number } | null;
+  /** rows per table (flow windows from topics.flows, every other table from its default topic) */
+  sink: { rowsWritten: number; deadLettered: number; ms: number; tables: Record<string, number> } | null;
   timingsMs: { inventory: number; publish: number; stages: number; sink: number; total: number };
+}
+
+const REPLAY_FETCH_BYTES = 128 * 1024;
+const DEFAULT_STALL_MS = 120_000;
+
+/**
+ * Waits for a bounded run, failing when it stops making progress: a consumer that kafkajs
+ * stopped after a non-retriable error never completes the run (and, with nothing else pending,
+ * node would just exit silently).
+ */
+async function untilDone(run: { done(): Promise<unknown>; metrics: { totals: { received: number; sent: number } } }, what: string, stallMs: number): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_resolve, reject) => {
+    timer = setInterval(() => {
+      const progress = run.metrics.totals.received + run.metrics.totals.sent;
+      if (progress !== last) { last = progress; since = Date.now(); return; }
+      if (Date.now() - since >= stallMs) {
+        reject(new TaplineError('INTERNAL', 'replay', `${what} made no progress for ${Math.round(stallMs / 1000)} s: its consumer has stopped (TAPLINE_LOG_LEVEL=debug shows kafkajs' reason)`));
+      }
+    }, 1000);
+  });
+  try {
+    await Promise.race([run.done(), stalled]);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 const sum = (m: Map<number, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
@@ -113,6 +145,13 @@ export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, poo
   if (captures.length < 2 && !exclude.pathloss) exclude.pathloss = 'needs two observation points of the same traffic (one capture given)';
   const plan = planStages(stagesCfg, { sources: new Set([cfg.topics.packets, inventoryTopic]), only: opts.only, exclude });
   const stages: StageRun[] = [];
+  // The stages' consumers fetch at most REPLAY_FETCH_BYTES per partition: a stage sends the
+  // outputs of one fetched batch in one produce request, and a 4 MB batch of flow windows
+  // becomes identified flows (or repartitioned copies) beyond the broker's message.max.bytes
+  // (1 MB) per partition — which kafkajs reports as non-retriable and the consumer stops.
+  const stageKafka = new KafkaClient({ ...kafka.settings, clientId: `${kafka.settings.clientId}-replay`,
+    maxBytesPerPartition: Math.min(kafka.settings.maxBytesPerPartition ?? REPLAY_FETCH_BYTES, REPLAY_FETCH_BYTES) });
+  try {
   for (const { name, def } of plan.stages) {
     const ts = Date.now();
     const partitions = await kafka.partitionCount(def.input.topic);
@@ -121,12 +160,12 @@ export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, poo
     for (const t of outputs) await snapshot(t);
     const outBefore = new Map(await Promise.all(outputs.map(async (t) => [t, sum(await kafka.endOffsets(t))] as const)));
     const runner = new StageRunner(def, {
-      kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: true, guarantee: 'at_least_once',
+      kafka: stageKafka, deadLetterTopic: cfg.topics.deadLetter, bounded: true, guarantee: 'at_least_once',
       groupId: `${opts.groupPrefix ?? 'tapline-replay'}-${name}`, range: await rangeOf(def.input.topic),
     });
     try {
       await runner.start();
-      await runner.done();
+      await untilDone(runner, `stage ${name}`, opts.stallMs ?? DEFAULT_STALL_MS);
     } finally {
       await runner.close();
     }
@@ -137,23 +176,37 @@ export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, poo
     stages.push(run);
     log(`stage ${name}: ${run.read} records -> ${Object.entries(written).map(([t, n]) => `${n} ${t}`).join(', ') || 'nothing'} in ${run.ms} ms`);
   }
+  } finally {
+    await stageKafka.close();
+  }
   for (const s of plan.skipped) log(`stage ${s.name}: skipped (${s.reason})`);
   const t3 = Date.now();
 
-  // 4. The sink.
+  // 4. The sink: one bounded run per table whose topic this replay wrote (a sink replays exact
+  //    offset ranges one topic at a time).
   let sink: PipelineReplayResult['sink'] = null;
-  if (pool && opts.sink !== false && before.has(cfg.topics.flows)) {
+  if (pool && opts.sink !== false) {
     const ts = Date.now();
-    const s = new TimescaleSink({ topic: cfg.topics.flows, deadLetterTopic: cfg.topics.deadLetter, groupId: 'tapline-sink-timescale', batchSize: cfg.sink.batchSize },
-      { kafka, pool, bounded: true, range: await rangeOf(cfg.topics.flows) });
-    try {
-      await s.start();
-      await s.done();
-    } finally {
-      await s.close();
+    sink = { rowsWritten: 0, deadLettered: 0, ms: 0, tables: {} };
+    const base = sinkConfigFrom(cfg);
+    for (const [topic, spec] of sinkTopics(base)) {
+      if (!before.has(topic)) continue;
+      const range = await rangeOf(topic);
+      if (sum(range.to) === sum(range.from)) continue;
+      const s = new TimescaleSink({ ...base, tables: [spec.name], topics: { [spec.name]: topic }, groupId: `${opts.groupPrefix ?? 'tapline-replay'}-sink-${spec.name}` },
+        { kafka, pool, bounded: true, range });
+      try {
+        await s.start();
+        await untilDone(s, `sink ${spec.name}`, opts.stallMs ?? DEFAULT_STALL_MS);
+      } finally {
+        await s.close();
+      }
+      sink.tables[spec.name] = s.metrics.totals.sent;
+      sink.rowsWritten += s.metrics.totals.sent;
+      sink.deadLettered += s.metrics.droppedByReason.get('dead-letter') ?? 0;
     }
-    sink = { rowsWritten: s.metrics.totals.sent, deadLettered: s.metrics.droppedByReason.get('dead-letter') ?? 0, ms: Date.now() - ts };
-    log(`sink: ${sink.rowsWritten} rows -> flow_windows in ${sink.ms} ms`);
+    sink.ms = Date.now() - ts;
+    log(`sink: ${Object.entries(sink.tables).map(([t, n]) => `${n} ${t}`).join(', ')} in ${sink.ms} ms`);
   }
   const t4 = Date.now();
   const ranges = new Map<string, OffsetRange>();
@@ -184,7 +237,7 @@ export async function replayFile(cfg: TaplineConfig, kafka: KafkaClient, pool: P
     observationPoint: c.observationPoint,
     capture: { packets: c.packets, bytes: c.bytes, malformed: c.malformed, firstTsNs: c.firstTsNs, lastTsNs: c.lastTsNs },
     flowWindows: agg.written[cfg.topics.flows] ?? 0,
-    rowsWritten: r.sink?.rowsWritten ?? 0,
+    rowsWritten: r.sink?.tables.flow_windows ?? 0,
     deadLettered: agg.deadLettered + (r.sink?.deadLettered ?? 0),
     late: agg.written[cfg.topics.late] ?? 0,
     timingsMs: { publish: r.timingsMs.publish, aggregate: r.timingsMs.stages, sink: r.timingsMs.sink },

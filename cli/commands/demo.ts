@@ -4,13 +4,14 @@ import { runDemo } from '../demo/run-demo';
 
 export function register(program: Command): void {
   withServiceOptions(program.command('demo'))
-    .description('replay a real capture through Kafka, the aggregate stage and TimescaleDB; print the top flows')
-    .option('--file <pcap>', 'capture to replay (default: demo/bro-org-http.pcap)')
+    .description('replay recorded traffic through Kafka, every stage (detectors included) and TimescaleDB; print top flows, VM pairs and alerts')
+    .option('--file <pcap>', 'replay this one capture instead of the recorded lab scenario')
+    .option('--dataset <dir>', 'a recorded dataset (dataset.json, as written by scripts/lab/scenario.sh; default demo/lab)')
     .option('--top <n>', 'how many flows to print', positiveInt('--top'), 10)
     .option('--keep', 'leave Kafka and TimescaleDB running afterwards', false)
-    .action(async (opts: { file?: string; top: number; keep: boolean }, cmd: Command) => {
+    .action(async (opts: { file?: string; dataset?: string; top: number; keep: boolean }, cmd: Command) => {
       const started = Date.now();
-      await runDemo(configFrom(cmd), { file: opts.file, top: opts.top, keep: opts.keep, progress: true });
+      await runDemo(configFrom(cmd), { file: opts.file, dataset: opts.dataset, top: opts.top, keep: opts.keep, progress: true });
       process.stdout.write(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }

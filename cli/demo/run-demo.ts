@@ -1,27 +1,44 @@
 /**
- * `tapline demo`: the thin slice end to end on a real capture. Starts (or reuses) Kafka and
- * TimescaleDB, replays the file through the pipeline, prints the top flows and how to look at
- * them with psql, checks them against tshark, then stops what it started unless --keep.
+ * `tapline demo`: the whole pipeline end to end on recorded traffic. Starts (or reuses) Kafka
+ * and TimescaleDB, replays the data through every stage and the sink, then prints what a user
+ * wants to see: top flows per observation point (checked against tshark), the VM pairs with
+ * their hosts, and the alerts — scored against the recording's ground truth when it has one.
+ * By default the recorded lab scenario (demo/lab: two hosts, four VMs, injected anomalies, a
+ * live migration); --file replays any single capture instead. Stops what it started unless --keep.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { TaplineError } from '../../lib/errors';
 import type { TaplineConfig } from '../../lib/config';
 import { startServices, ensurePipelineTopics, type Services } from '../services';
-import { replayFile, type ReplayResult } from '../../pipelines/replay';
+import type { PipelineReplayResult } from '../../pipelines/replay';
 import { psqlCommand } from '../commands/db';
 import { checkAgainstTshark, formatTopFlows, topFlows, type TopFlow, type TsharkCheck } from './top-flows';
+import { LAB_DATASET, loadDataset, type Dataset } from './dataset';
+import { replayAndEvaluate } from './evaluate-run';
+import { occurrences, type AlertOccurrence, type Evaluation } from './evaluate';
+import { formatVmPairs, vmPairs } from './vm-pairs';
 
 export const DEMO_FILE = path.resolve(__dirname, '..', '..', 'demo', 'bro-org-http.pcap');
+export { LAB_DATASET };
 
-export interface DemoOptions { file?: string; keep?: boolean; top?: number; progress?: boolean; out?: (line: string) => void }
+export interface DemoOptions { file?: string; dataset?: string; keep?: boolean; top?: number; progress?: boolean; out?: (line: string) => void }
 
-export interface DemoResult { replay: ReplayResult; top: TopFlow[]; tshark: TsharkCheck; pgUrl: string; brokers: string[]; servicesMs: number }
+export interface DemoResult {
+  replay: PipelineReplayResult; top: TopFlow[]; tshark: TsharkCheck; pgUrl: string; brokers: string[]; servicesMs: number;
+  alerts: AlertOccurrence[]; evaluation: Evaluation | null;
+}
+
+function datasetFor(opts: DemoOptions): Dataset {
+  if (!opts.file) return loadDataset(path.resolve(opts.dataset ?? LAB_DATASET));
+  const file = path.resolve(opts.file);
+  if (!fs.existsSync(file)) throw new TaplineError('IO', 'demo', `capture file not found: ${file}`);
+  return { dir: path.dirname(file), name: path.basename(file), vms: {}, groundTruth: null, replay: { captures: [{ file }] } };
+}
 
 export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promise<DemoResult> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
-  const file = path.resolve(opts.file ?? DEMO_FILE);
-  if (!fs.existsSync(file)) throw new TaplineError('IO', 'demo', `capture file not found: ${file}`);
+  const ds = datasetFor(opts); // before anything starts: a bad path is a clear error
   const t0 = Date.now();
   out('tapline demo: starting Kafka and TimescaleDB (the first run downloads Kafka from Maven Central) ...');
   const services: Services = await startServices(cfg, (line) => process.stderr.write(`  ${line}\n`));
@@ -30,24 +47,50 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
     out(`  kafka ${services.brokers.join(',')} (${services.startedKafka ? 'started' : 'already running'}), ` +
       `timescaledb ${services.pgUrl} (${services.embeddedDb ? (services.startedDb ? 'embedded, started' : 'embedded, already running') : 'external'}) in ${(servicesMs / 1000).toFixed(1)} s`);
     await ensurePipelineTopics(cfg, services.kafka);
-    out(`replaying ${path.relative(process.cwd(), file) || file} -> ${cfg.topics.packets} -> aggregate -> ${cfg.topics.flows} -> flow_windows ...`);
-    const replay = await replayFile(cfg, services.kafka, services.pool, file, { progress: opts.progress });
-    const { capture: c, timingsMs: t } = replay;
-    out(`  ${c.packets} packets (${c.bytes} bytes, ${c.malformed} malformed) published in ${t.publish} ms; ` +
-      `${replay.flowWindows} flow windows in ${t.aggregate} ms; ${replay.rowsWritten} rows upserted in ${t.sink} ms` +
-      `${replay.late ? `; ${replay.late} late records` : ''}${replay.deadLettered ? `; ${replay.deadLettered} dead-lettered` : ''}`);
-    const top = await topFlows(services.pool, replay.observationPoint, opts.top ?? 10);
-    out('');
-    out(`Top flows of ${replay.observationPoint} (all windows, from TimescaleDB table flow_windows):`);
-    out(formatTopFlows(top));
-    const tshark = await checkAgainstTshark(services.pool, replay.observationPoint, file);
+    out(`replaying ${ds.name} (${ds.replay.captures.map((c) => path.relative(process.cwd(), c.file) || c.file).join(', ')}) through the whole pipeline ...`);
+    const run = await replayAndEvaluate(cfg, services.kafka, services.pool, ds, { log: (l) => out(`  ${l}`) });
+    const { replay } = run;
+    out(`  done in ${(replay.timingsMs.total / 1000).toFixed(1)} s`);
+
+    let first: TopFlow[] = [];
+    const tshark: TsharkCheck = { available: true, compared: 0, matched: 0, mismatches: [] };
+    for (const c of replay.captures) {
+      const top = await topFlows(services.pool, c.observationPoint, opts.top ?? 10);
+      if (c === replay.captures[0]) first = top;
+      out('');
+      out(`Top flows of ${c.observationPoint} (all windows, from TimescaleDB table flow_windows):`);
+      out(formatTopFlows(top));
+      const t = await checkAgainstTshark(services.pool, c.observationPoint, c.file);
+      tshark.available = t.available;
+      tshark.compared += t.compared;
+      tshark.matched += t.matched;
+      tshark.mismatches.push(...t.mismatches);
+    }
     out('');
     if (!tshark.available) out('tshark is not installed: skipped the comparison with `tshark -q -z conv,tcp`.');
     else if (tshark.mismatches.length === 0) out(`Checked against \`tshark -q -z conv,tcp\`: ${tshark.matched}/${tshark.compared} TCP conversations identical (frames and bytes each way).`);
     else out(`MISMATCH against tshark on ${tshark.mismatches.length} of ${tshark.compared} conversations:\n  ${tshark.mismatches.join('\n  ')}`);
+
+    if ((ds.replay.inventory ?? []).length) {
+      out('');
+      out('VM pairs with their hosts (TimescaleDB table identified_flows; a migrated VM shows on both hosts):');
+      out(formatVmPairs(await vmPairs(services.pool, replay.captures.map((c) => c.observationPoint), opts.top ?? 10)));
+    }
+
+    const alerts = occurrences(run.alerts);
+    const t0ns = ds.groundTruth?.scenario.start_ns ?? (replay.captures[0]?.firstTsNs ?? 0n);
+    out('');
+    out(`Alerts (${alerts.length}; topic tapline.alerts.v1, table alerts; t from the capture start):`);
+    for (const a of alerts) out(`  +${(Number(a.firstSeenNs - BigInt(t0ns)) / 1e9).toFixed(0).padStart(4)}s  ${a.severity.padEnd(8)} ${a.type.padEnd(20)} ${a.summary}`);
+    if (run.evaluation) {
+      out('');
+      out('Scored against the recording\'s ground truth (what was injected when; see demo/lab/README.md):');
+      out(run.report);
+    }
     out('');
     out(`Look at it yourself:  ${services.embeddedDb ? psqlCommand(services.pgUrl) : `psql '${services.pgUrl}'`}`);
     out(`  SELECT window_start, host(addr_a), port_a, host(addr_b), port_b, bytes_ab, bytes_ba FROM flow_windows ORDER BY window_start LIMIT 20;`);
+    out(`  SELECT type, state, summary FROM alerts ORDER BY first_seen LIMIT 20;`);
     if (services.embeddedDb) out('  (the embedded TimescaleDB is one backend session: keep one psql connection at a time)');
     if (opts.keep) {
       out('');
@@ -56,7 +99,7 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
     } else {
       await services.stopStarted();
     }
-    return { replay, top, tshark, pgUrl: services.pgUrl, brokers: services.brokers, servicesMs };
+    return { replay, top: first, tshark, pgUrl: services.pgUrl, brokers: services.brokers, servicesMs, alerts, evaluation: run.evaluation };
   } catch (e) {
     if (opts.keep) await services.closeClients(); else await services.stopStarted().catch(() => undefined);
     throw e;

@@ -100,12 +100,12 @@ at=$(($(now_ns) + GAP * 1000000000)); sleep_until "$at"
 inject host_sweep vm3 - '"targets":"10.77.1.0/24","tool":"nmap -sn -T4"' \
   ip netns exec tl-vm3 nmap -n -sn -T4 10.77.1.0/24
 at=$(($(now_ns) + GAP * 1000000000)); sleep_until "$at"
-# 3. SYN flood vm4 -> vm2:80, 400 SYN/s for 20 s (rate-limited: the lab and the capture keep
-#    up; 20 s holds at least one whole 10-s window). Like real flood tools, the attacker's own
+# 3. SYN flood vm4 -> vm2:80, 1000 SYN/s for 12 s nominal (rate-limited: the lab and the capture keep
+#    up; on a loaded machine hping3 paces slower, ~500/s for ~25 s). Like real flood tools, the attacker's own
 #    kernel must not answer the SYN-ACKs with RSTs: iptables drops vm4's outgoing RSTs meanwhile.
 ip netns exec tl-vm4 iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
-inject syn_flood vm4 vm2 '"dst_port":80,"rate_pps":400,"tool":"hping3 -S -i u2500 -c 8000","attacker_rst":"dropped"' \
-  ip netns exec tl-vm4 hping3 -q -S -p 80 -i u2500 -c 8000 "${VM_IP[vm2]}"
+inject syn_flood vm4 vm2 '"dst_port":80,"rate_pps":1000,"tool":"hping3 -S -i u1000 -c 12000","attacker_rst":"dropped"' \
+  ip netns exec tl-vm4 hping3 -q -S -p 80 -i u1000 -c 12000 "${VM_IP[vm2]}"
 ip netns exec tl-vm4 iptables -D OUTPUT -p tcp --tcp-flags RST RST -j DROP
 at=$(($(now_ns) + GAP * 1000000000)); sleep_until "$at"
 # 4. traffic burst on the quiet pair vm4 -> vm2 (baseline: one ping every 4-8 s): iperf3 3 Mbit/s

@@ -1,0 +1,33 @@
+/**
+ * Shared assertions of the anomaly evaluations (test/anomaly-corpus.test.ts on the recording,
+ * test/anomaly-lab.test.ts live): the issue #6 target, with the detectors' known gaps listed
+ * explicitly. A detector in KNOWN_GAPS is asserted to be still below target (so the entry must
+ * be removed, and the full assertion applies, the day it reaches it); every other detector must
+ * reach 0.9 precision and recall.
+ */
+import assert from 'node:assert/strict';
+import type { Evaluation } from '../../cli/demo/evaluate';
+
+export const TARGET = 0.9;
+
+/** detector -> what it misses or raises wrongly on the lab scenario today (see the test's log). */
+export const KNOWN_GAPS: Record<string, string> = {
+  'detect-traffic': 'the 12-s iperf3 burst on the quiet pair vm4 -> vm2 raises no traffic_burst',
+  'detect-dns': 'the NXDOMAIN burst vm1 -> vm3 and the long-name queries vm4 -> vm3 raise no alert of their own type (one dns_nxdomain_burst on vm4, the tunnel source)',
+};
+
+export function assertTargets(ev: Evaluation, report: string): void {
+  assert.ok(ev.events.length >= 7, `every injected anomaly is evaluated:\n${report}`);
+  assert.deepEqual(ev.migrationNewPairs.map((a) => a.summary), [], `the migrated VM raises no new_pair alert:\n${report}`);
+  for (const d of ev.detectors) {
+    if (d.alerts === 0 && d.events === 0) continue;
+    const ok = (d.precision ?? 1) >= TARGET && (d.recall ?? 1) >= TARGET;
+    const gap = KNOWN_GAPS[d.detector];
+    if (gap) {
+      assert.ok(!ok, `${d.detector} now reaches the target (precision ${d.precision}, recall ${d.recall}): remove it from KNOWN_GAPS (${gap})`);
+      process.stdout.write(`    KNOWN GAP ${d.detector}: ${gap}\n`);
+    } else {
+      assert.ok(ok, `${d.detector}: precision ${d.precision}, recall ${d.recall} (target ${TARGET} each)\n${report}`);
+    }
+  }
+}
