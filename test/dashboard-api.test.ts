@@ -281,6 +281,19 @@ describe('dashboard API @integration', function () {
     });
   });
 
+  describe('Arrow export (lib/export) under the dashboard\'s tokens', () => {
+    it('streams a table to a viewer, 401 without a token, 400 for a bad parameter', async () => {
+      assert.equal((await get(env, `/api/v1/export/flow_windows?from=${from}&to=${to}`, null)).status, 401);
+      const res = await fetch(`${env.url}/api/v1/export/flow_windows?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`, { headers: { authorization: `Bearer ${VIEWER}` } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /arrow/);
+      const { tableFromIPC } = await import('apache-arrow');
+      const table = tableFromIPC(new Uint8Array(await res.arrayBuffer()));
+      assert.equal(table.numRows, env.data.flows.filter((f) => inRange(f.window_start_ns)).length);
+      assert.equal((await get(env, '/api/v1/export/flow_windows?bogus=1')).status, 400);
+    });
+  });
+
   describe('operator actions and live updates', () => {
     it('ack and resolve write the dashboard columns, once; the event stream reports them and new windows', async () => {
       const events: { event: string; data: any }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -14,6 +14,7 @@ import { Db } from './db';
 import { HttpError } from './http-error';
 import { LiveFeed } from './live';
 import { registerRoutes } from './routes';
+import { exportRoutes } from '../../lib/export/http';
 
 const log = logger('dashboard');
 
@@ -69,6 +70,9 @@ export function buildApp(opts: AppOptions): DashboardApp {
   });
 
   registerRoutes(app, { db, live });
+  // Arrow export of any public table (lib/export, issue #5) under the same tokens: viewer role;
+  // ?token= accepted too, since notebooks open it as a plain URL.
+  void app.register(exportRoutes, { pool: opts.pool, routeConfig: { role: 'viewer', queryToken: true } });
 
   void app.register(fastifyStatic, { root: WEB_DIR, prefix: '/', index: ['index.html'], wildcard: false });
   const echartsFile = require.resolve('echarts/dist/echarts.min.js');

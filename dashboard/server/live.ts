@@ -23,9 +23,10 @@ interface AlertSig { id: string; sig: string; row: Record<string, unknown> }
 export class LiveFeed {
   private readonly listeners = new Set<Listener>();
   private timer: NodeJS.Timeout | null = null;
-  private polling = false;
+  private running: Promise<void> | null = null;
   private latestWindow: string | null = null;
   private alerts: Map<string, string> | null = null;
+  private primed = false;
 
   constructor(private readonly db: Db, private readonly pollMs: number) {}
 
@@ -40,16 +41,30 @@ export class LiveFeed {
 
   get clients(): number { return this.listeners.size; }
 
+  /**
+   * Takes the high-water marks (newest window, alert states) if no poll has yet: a client that
+   * got its `hello` is then told about every change after it, even one made before the first
+   * timed poll.
+   */
+  async prime(): Promise<void> {
+    if (this.primed) return;
+    await this.poll();
+    this.primed = true;
+  }
+
   publish(e: LiveEvent): void {
     for (const l of this.listeners) {
       try { l(e); } catch (err) { log.warn({ err }, 'live listener failed'); }
     }
   }
 
-  /** One poll; exported for tests. Overlapping polls are skipped (a slow DB must not pile them up). */
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+  /** One poll. A poll already running is joined, not repeated (a slow DB must not pile them up). */
+  poll(): Promise<void> {
+    this.running ??= this.pollOnce().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  private async pollOnce(): Promise<void> {
     try {
       if (await this.db.has('flow_windows')) {
         const w = await this.db.one<{ latest: Date | null }>('SELECT max(window_start) AS latest FROM flow_windows');
@@ -76,8 +91,6 @@ export class LiveFeed {
       }
     } catch (err) {
       log.warn({ err }, 'live poll failed');
-    } finally {
-      this.polling = false;
     }
   }
 

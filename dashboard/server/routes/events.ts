@@ -14,6 +14,7 @@ const Query = z.object({ token: z.string().optional() }).strict();
 export function register(app: FastifyInstance, ctx: RouteContext): void {
   app.get('/api/v1/events', { config: { queryToken: true } }, async (req, reply) => {
     parse(Query, req.query);
+    await ctx.live.prime();
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
