@@ -29,6 +29,7 @@ import { sqlType } from '../lib/db/avro-columns';
 import { TimescaleSink, migrateSinkSchema } from '../pipelines/sinks/timescale';
 import { flowWindows } from '../pipelines/sinks/timescale/tables/flow-windows';
 import { syntheticFlowWindows } from '../pipelines/sinks/timescale/tables/fixtures';
+import { Completion } from '../pipelines/runtime/bounded';
 
 const arg = (n: string, d: string) => { const i = process.argv.indexOf(`--${n}`); return i >= 0 ? process.argv[i + 1] : d; };
 const ROWS = Number(arg('rows', '200000'));
@@ -78,6 +79,23 @@ async function viaSink(s: Services, pool: pg.Pool, topic: string, run: string, m
   return rate;
 }
 
+/** Kafka fetch + Avro decode only, no database: the most any sink on this consumer can do. */
+async function consumeOnly(s: Services, topic: string): Promise<number> {
+  const codec = new AvroCodec<FlowWindow>('flow-window.v1');
+  const remaining = new Map([...(await s.kafka.endOffsets(topic))].filter(([, e]) => e > 0n));
+  const done = new Completion();
+  let n = 0;
+  const c = s.kafka.consumer(`bench-consume-${Date.now()}`);
+  const t0 = process.hrtime.bigint();
+  c.run([topic], async (b) => { for (const m of b.messages) { codec.decode(m.value!); n++; } }, {
+    onProgress: (_t, p, next) => { if (next >= (remaining.get(p) ?? 0n)) remaining.delete(p); if (remaining.size === 0) done.resolve(); },
+  }).catch((e: Error) => done.reject(e));
+  await done.promise;
+  const rate = n / secs(t0);
+  await c.close();
+  return rate;
+}
+
 const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} rows/s`;
 const best = (xs: number[]) => Math.max(...xs);
 
@@ -96,6 +114,7 @@ async function main(): Promise<void> {
     await prod.close();
     const chunks = columnArrays(windows);
     console.log(`${ROWS} flow windows on ${topic} (4 partitions); statements of ${CHUNK} rows`);
+    console.log(`Kafka consume + Avro decode only (no database, the sink's ceiling): ${fmt(await consumeOnly(s, topic))}`);
 
     // Embedded TimescaleDB: flow_windows hypertable, emptied before every run; alternate runs.
     await migrateSinkSchema(s.pool);
@@ -126,7 +145,7 @@ async function main(): Promise<void> {
         await pool.query('TRUNCATE flow_windows'); srv.sink.push(await viaSink(s, pool, topic, `${run}-pg-${rep}`, false));
         console.log(`${PG_URL} run ${rep + 1}: COPY FROM STDIN ${fmt(srv.copy[rep])}, raw unnest ${fmt(srv.unnest[rep])}, sink ${fmt(srv.sink[rep])}`);
       }
-      const v = (await pool.query<{ v: string }>('SHOW server_version')).rows[0].v;
+      const v = (await pool.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
       console.log(`PostgreSQL ${v} (plain table): sink ${fmt(best(srv.sink))} vs COPY FROM STDIN ${fmt(best(srv.copy))}: ratio ${(best(srv.sink) / best(srv.copy)).toFixed(2)}x; `
         + `vs raw unnest ${fmt(best(srv.unnest))}: ratio ${(best(srv.sink) / best(srv.unnest)).toFixed(2)}x`);
     } catch (e) {

@@ -17,6 +17,7 @@ import type { Target } from './tables/types';
 import { isDataError } from './writer';
 
 const log = logger('timescale-writer');
+const listening = new WeakSet<PoolClient>();
 
 /** One Kafka record's rows: [target index, row] pairs. */
 export interface PendingRecord<R = unknown> { ref: R; rows: [number, unknown[]][] }
@@ -109,15 +110,21 @@ export class BatchWriter {
   private async transaction(records: PendingRecord[], dedupe: boolean): Promise<void> {
     const byTarget = this.group(records, dedupe);
     const client = await this.pool.connect();
+    // A server that goes away mid-query makes the checked-out client emit 'error' (the pool only
+    // listens on idle ones): without a listener that would crash the process. The query's own
+    // rejection reports the failure.
+    if (!listening.has(client)) { client.on('error', () => undefined); listening.add(client); }
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       for (let t = 0; t < this.targets.length; t++) await this.insert(client, t, byTarget[t]);
       await client.query('COMMIT');
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!isDataError(e)) broken = e as Error; // the connection may be dead: do not pool it again
+      else await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 

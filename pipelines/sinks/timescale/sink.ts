@@ -1,8 +1,8 @@
 /**
  * The TimescaleDB sink: the stage topics (one TableSpec each, tables/) into their hypertables.
  * Per batch (one topic partition): decode (poison -> dead-letter), rows per spec, upsert all
- * rows in one transaction, dead-letter the records the database refuses, then commit the Kafka
- * offsets — never before the database commit, so a crash re-delivers and the upsert makes the
+ * rows in one transaction (while the next batch is fetched and decoded), dead-letter the
+ * records the database refuses, then commit the Kafka offsets — never before the database commit, so a crash re-delivers and the upsert makes the
  * replay harmless. While the database is unreachable the batch handler retries with backoff,
  * which stops consumption (heart-beating meanwhile) until it is back.
  */
@@ -72,6 +72,7 @@ export class TimescaleSink {
   private ends: Map<string, EndOffsets> | null = null;
   private readonly completion = new Completion();
   private closed = false;
+  private inflight: Promise<void> = Promise.resolve();
   private readonly cfg: ReturnType<typeof TimescaleSinkConfigSchema.parse>;
 
   constructor(cfg: TimescaleSinkConfig, private readonly opts: SinkOptions) {
@@ -104,7 +105,10 @@ export class TimescaleSink {
     this.consumer.run(names, (b, ctl) => this.onBatch(b, ctl.heartbeat), {
       startAt,
       // Progress includes batches of only transaction markers (the topics are written transactionally).
-      onProgress: (t, p, next) => { if (this.ends?.get(t)?.advance(p, next) && this.complete()) this.completion.resolve(); },
+      // Complete once the last write has committed too.
+      onProgress: (t, p, next) => {
+        if (this.ends?.get(t)?.advance(p, next) && this.complete()) this.inflight.then(() => this.completion.resolve(), (e: Error) => this.completion.reject(e));
+      },
     }).catch((e: Error) => this.completion.reject(e));
   }
 
@@ -160,6 +164,17 @@ export class TimescaleSink {
       }
     }
     this.metrics.received(received);
+    // One write in flight: this batch was decoded while the previous one was being written
+    // (client CPU overlaps database time). Waiting for it here is the backpressure: while the
+    // database is down, no further batch is fetched.
+    await this.inflight;
+    const write = this.writeAndCommit(lane, batch, source, pending, deadLetters, lastOffset, heartbeat);
+    write.catch(() => undefined); // observed by the next batch, by completion or by close()
+    this.inflight = write;
+  }
+
+  private async writeAndCommit(lane: Lane, batch: InBatch, source: string, pending: PendingRecord<InMessage>[], deadLetters: OutMessage[],
+    lastOffset: bigint | null, heartbeat: () => Promise<void>): Promise<void> {
     const rejected = await lane.writer.write(pending, heartbeat);
     const bad = new Set(rejected.map((r) => r.ref));
     for (const r of rejected) this.deadLetter(deadLetters, r.ref.key, r.ref.value, 'DB_REJECTED', r.error, `${source}/${r.ref.offset}`);
@@ -197,7 +212,8 @@ export class TimescaleSink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.lanes.values()) l.writer.close();
+    for (const l of this.lanes.values()) l.writer.close(); // a write retrying a lost database gives up
+    await this.inflight.catch(() => undefined);
     await this.consumer?.close().catch(() => undefined);
     await this.producer?.close().catch(() => undefined);
   }
