@@ -145,11 +145,12 @@ export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, poo
   if (captures.length < 2 && !exclude.pathloss) exclude.pathloss = 'needs two observation points of the same traffic (one capture given)';
   const plan = planStages(stagesCfg, { sources: new Set([cfg.topics.packets, inventoryTopic]), only: opts.only, exclude });
   const stages: StageRun[] = [];
-  // The stages' consumers fetch at most REPLAY_FETCH_BYTES per partition: a stage sends the
-  // outputs of one fetched batch in one produce request, and a 4 MB batch of flow windows
-  // becomes identified flows (or repartitioned copies) beyond the broker's message.max.bytes
-  // (1 MB) per partition — which kafkajs reports as non-retriable and the consumer stops.
-  const stageKafka = new KafkaClient({ ...kafka.settings, clientId: `${kafka.settings.clientId}-replay`,
+  // A stage sends the outputs of one fetched batch in one produce request; a batch of flow
+  // windows becomes identified flows (and three repartitioned copies of each) beyond the broker's
+  // message.max.bytes (1 MB) per partition, which kafkajs reports as non-retriable: the consumer
+  // stops. The replay's stages fetch small batches and gzip what they write (message.max.bytes
+  // applies to the compressed batch; these Avro records shrink several-fold).
+  const stageKafka = new KafkaClient({ ...kafka.settings, clientId: `${kafka.settings.clientId}-replay`, compression: 'gzip',
     maxBytesPerPartition: Math.min(kafka.settings.maxBytesPerPartition ?? REPLAY_FETCH_BYTES, REPLAY_FETCH_BYTES) });
   try {
   for (const { name, def } of plan.stages) {
