@@ -10,7 +10,7 @@ import { ALERT_SCHEMA, ALERT_TOPIC, type Alert } from '../../schemas/alert';
 import { stageRegistry } from '../../pipelines/registry';
 import { replayPipeline, type PipelineReplayOptions, type PipelineReplayResult } from '../../pipelines/replay';
 import { scenarioStageConfig, type Dataset } from './dataset';
-import { evaluate, formatEvaluation, type Evaluation } from './evaluate';
+import { DETECTOR_WINDOW_MS, evaluate, formatEvaluation, type Evaluation } from './evaluate';
 import { readRange } from './read-range';
 
 export interface EvaluatedRun { replay: PipelineReplayResult; alerts: Alert[]; evaluation: Evaluation | null; report: string }
@@ -40,6 +40,7 @@ export async function replayAndEvaluate(cfg: TaplineConfig, kafka: KafkaClient, 
   const replay = await replayPipeline(runCfg, kafka, pool, ds.replay, opts);
   const alerts = await readRange<Alert>(kafka, ALERT_TOPIC, replay.ranges.get(ALERT_TOPIC), ALERT_SCHEMA);
   if (!ds.groundTruth) return { replay, alerts, evaluation: null, report: `${alerts.length} alert records (no ground truth to score them against)` };
-  const evaluation = evaluate(ds.groundTruth, alerts, { vms: ds.vms, windowNs: 10_000_000_000n, registered: detectorStages(runCfg) });
+  const windowNs = (d: string) => BigInt((runCfg.stages[d]?.windowMs as number | undefined) ?? DETECTOR_WINDOW_MS[d] ?? 10_000) * 1_000_000n;
+  const evaluation = evaluate(ds.groundTruth, alerts, { vms: ds.vms, windowNs, registered: detectorStages(runCfg) });
   return { replay, alerts, evaluation, report: formatEvaluation(evaluation, ds.groundTruth.scenario.start_ns) };
 }

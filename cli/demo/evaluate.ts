@@ -6,7 +6,7 @@
  *   or one the event also legitimately causes (SECONDARY below: a SYN flood is also a flood of
  *   failed connections), (2) every VM / address it names belongs to the event (its source, its
  *   target, or the swept subnet) and it names at least one, and (3) its first_seen lies within
- *   the event's interval widened by one detector window on each side (a window that overlaps
+ *   the event's interval widened by one window of the alert's detector on each side (a window that overlaps
  *   the event ends at most one window after it).
  * - Precision of a detector: its alerts that match some event / all its alerts. Recall: events
  *   of the types it owns that got an alert of their own type / those events. Background
@@ -29,6 +29,11 @@ export const SECONDARY: Record<string, AlertType[]> = {
   dns_nxdomain_burst: ['dns_tunnel_suspect', 'traffic_burst', 'new_pair'],
   dns_tunnel_suspect: ['dns_nxdomain_burst', 'traffic_burst', 'new_pair'],
 };
+
+/** Marked events that are no anomaly of their own but explain what they change: a migrated VM's
+ * pairs take another path (here through the router, proxy ARP on the first packets), so their
+ * RTT really jumps. Never new_pair: a migration must not make pairs new (checked apart). */
+export const EXPLAINS: Record<string, AlertType[]> = { vm_migration: ['rtt_threshold', 'jitter_threshold', 'loss_threshold'] };
 
 /** Which detector raises which type (for types no alert showed in a run). */
 export const OWNER: Record<string, string> = {
@@ -113,17 +118,28 @@ export interface Evaluation {
   uncovered: string[];
 }
 
-export function evaluate(gt: GroundTruth, alerts: Alert[], opts: { vms: Record<string, string>; windowNs: bigint; registered: string[] }): Evaluation {
+/** Evaluation windows of the detectors (the stages' defaults; a configuration may override them). */
+export const DETECTOR_WINDOW_MS: Record<string, number> = { 'detect-dns': 60_000, 'detect-capacity': 3_600_000 };
+
+export function evaluate(gt: GroundTruth, alerts: Alert[], opts: { vms: Record<string, string>; windowNs: bigint | ((detector: string) => bigint); registered: string[] }): Evaluation {
+  const win = typeof opts.windowNs === 'function' ? opts.windowNs : (() => opts.windowNs as bigint);
   const occ = occurrences(alerts);
   const names = namesOf(gt, opts.vms);
   const injected = gt.events.filter((e) => e.type in SECONDARY);
   const ownerOf = (type: string) => occ.find((a) => a.type === type)?.detector ?? OWNER[type] ?? '(none)';
   const events = injected.map((event) => ({
     event, owner: ownerOf(event.type),
-    own: occ.filter((a) => matches(a, event, names, opts.windowNs, false)),
-    secondary: occ.filter((a) => a.type !== event.type && matches(a, event, names, opts.windowNs)),
+    own: occ.filter((a) => matches(a, event, names, win(a.detector), false)),
+    secondary: occ.filter((a) => a.type !== event.type && matches(a, event, names, win(a.detector))),
   }));
   const explained = new Set(events.flatMap((e) => [...e.own, ...e.secondary].map((a) => a.id)));
+  for (const e of gt.events.filter((x) => x.type in EXPLAINS)) {
+    for (const a of occ) {
+      const named = [a.vmA, a.vmB, a.addrA, a.addrB].filter((x): x is string => !!x);
+      const mine = e.src_vm ? [names.vms[e.src_vm], e.src_ip] : [e.src_ip];
+      if (EXPLAINS[e.type].includes(a.type) && named.some((x) => mine.includes(x)) && a.firstSeenNs >= e.start_ns - win(a.detector)) explained.add(a.id);
+    }
+  }
   const detectorNames = new Set([...opts.registered, ...occ.map((a) => a.detector)]);
   const detectors: DetectorScore[] = [...detectorNames].sort().map((detector) => {
     const mine = occ.filter((a) => a.detector === detector);
@@ -139,7 +155,7 @@ export function evaluate(gt: GroundTruth, alerts: Alert[], opts: { vms: Record<s
   });
   const migration = gt.events.find((e) => e.type === 'vm_migration');
   const migId = migration?.src_vm ? opts.vms[migration.src_vm] : undefined;
-  const migrationNewPairs = migration ? occ.filter((a) => a.type === 'new_pair' && a.firstSeenNs >= migration.start_ns - opts.windowNs
+  const migrationNewPairs = migration ? occ.filter((a) => a.type === 'new_pair' && a.firstSeenNs >= migration.start_ns - win(a.detector)
     && [a.vmA, a.vmB, a.addrA, a.addrB].some((x) => x && (x === migId || x === migration.src_ip))) : [];
   const uncovered = [...new Set(events.filter((e) => !opts.registered.includes(e.owner)).map((e) => e.event.type))];
   return { detectors, events, falseAlerts: occ.filter((a) => !explained.has(a.id)), migrationNewPairs, uncovered };

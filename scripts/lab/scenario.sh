@@ -114,11 +114,10 @@ at=$(($(now_ns) + GAP * 1000000000)); sleep_until "$at"
 inject traffic_burst vm4 vm2 '"tool":"iperf3 -b 3M -t 12 --repeating-payload","baseline":"ping every 4-8 s"' \
   bash "$HERE/traffic.sh" iperf vm4 vm2 12 -b 3M --repeating-payload
 at=$(($(now_ns) + GAP * 1000000000)); sleep_until "$at"
-# 5. first-time pair vm1 -> vm4 (never talked before): HTTP every 3-6 s until the end
-t=$(now_ns)
+# 5. first-time pair vm1 -> vm4 (never talked before): the first download is the injection
+#    (its interval spans the first connection), then HTTP every 3-6 s until the end
+inject new_pair vm1 vm4 '"tool":"curl, then every 3-6 s"' bash "$HERE/traffic.sh" http vm1 vm4 2000
 bg http vm1 vm4 "2000 5000" 3000 6000 $((seed + 7)) & BG_PIDS+=($!)
-sleep 2
-gt_line "{\"type\":\"new_pair\",\"src_vm\":\"vm1\",\"dst_vm\":\"vm4\",\"src_ip\":\"${VM_IP[vm1]}\",\"dst_ip\":\"${VM_IP[vm4]}\",\"start_ns\":$t,\"end_ns\":$(now_ns),\"detail\":{\"tool\":\"curl every 3-6 s\"}}"
 at=$(($(now_ns) + GAP * 1000000000)); sleep_until "$at"
 # 6. NXDOMAIN burst vm1 -> vm3:53: 300 random names at 30/s
 inject dns_nxdomain_burst vm1 vm3 '"queries":300,"rate_per_s":30' \
