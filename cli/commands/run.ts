@@ -16,6 +16,7 @@ import { StageRunner } from '../../pipelines/runtime/kafka-runner';
 import { createStage, STAGES } from '../../pipelines/registry';
 import { TimescaleSink, sinkConfigFrom, sinkTopics } from '../../pipelines/sinks/timescale';
 import { TaplineError } from '../../lib/errors';
+import { startStorageMaintenance } from '../../lib/db/storage-policies';
 import type { TaplineConfig } from '../../lib/config';
 
 function collectSet(v: string, prev: Record<string, unknown>): Record<string, unknown> {
@@ -76,8 +77,12 @@ export function register(program: Command): void {
       sinkTopics(sinkConfigFrom(cfg)); // unknown tables: a clear error before anything starts
       await withServices(cfg, async (s) => {
         const sink = new TimescaleSink(sinkConfigFrom(cfg), { kafka: s.kafka, pool: s.pool, bounded: opts.bounded });
-        await sink.start();
-        await runUntilSignal(cfg, 'sink timescale', sink.done(), () => sink.close());
+        await sink.start(); // applies the migrations
+        // The streaming sink also owns the storage policies: retention, compression and the
+        // continuous-aggregate refreshes (run by its own timer on the embedded server, which has
+        // no background workers; a server's scheduler runs them itself).
+        const maintenance = opts.bounded ? null : await startStorageMaintenance(s.pgUrl, cfg.storage, { embedded: s.embeddedDb });
+        await runUntilSignal(cfg, 'sink timescale', sink.done(), async () => { await maintenance?.close(); await sink.close(); });
       });
     });
 
