@@ -46,7 +46,29 @@ export async function checkAgainstTshark(pool: Pool, observationPoint: string, f
   const ours = await topFlows(pool, observationPoint, 100_000, 6);
   const byKey = new Map(ours.map((f) => [`${ep(f.addr_a, f.port_a)}|${ep(f.addr_b, f.port_b)}`, f]));
   const res: TsharkCheck = { available: true, compared: 0, matched: 0, mismatches: [] };
+  // tshark lists each TCP stream; a client port reused later (same 5-tuple) is one flow to us.
+  // Rows of one 5-tuple are compared together: frames summed (sizes are rounded text, so the
+  // bytes are only compared for 5-tuples tshark lists once).
+  const groups = new Map<string, { rows: ReturnType<typeof conversationTable>; swapped: boolean[] }>();
   for (const c of conversationTable(file, 'tcp')) {
+    const k = `${c.a}|${c.b}`, rk = `${c.b}|${c.a}`;
+    const g = groups.get(k) ?? groups.get(rk);
+    if (g) { g.rows.push(c); g.swapped.push(!groups.has(k)); } else groups.set(k, { rows: [c], swapped: [false] });
+  }
+  for (const g of groups.values()) {
+    if (g.rows.length > 1) {
+      res.compared++;
+      const c0 = g.rows[0];
+      const f = byKey.get(`${c0.a}|${c0.b}`) ?? byKey.get(`${c0.b}|${c0.a}`);
+      const fwd = byKey.has(`${c0.a}|${c0.b}`);
+      const ab = g.rows.reduce((n, c, i) => n + (g.swapped[i] ? c.framesBA : c.framesAB), 0);
+      const ba = g.rows.reduce((n, c, i) => n + (g.swapped[i] ? c.framesAB : c.framesBA), 0);
+      const [pAB, pBA] = f ? (fwd ? [f.packets_ab, f.packets_ba] : [f.packets_ba, f.packets_ab]) : [-1, -1];
+      if (pAB === ab && pBA === ba) res.matched++;
+      else res.mismatches.push(`${c0.a} <-> ${c0.b} (${g.rows.length} tshark streams): tshark ${ab}/${ba} frames, tapline ${pAB}/${pBA}`);
+      continue;
+    }
+    const c = g.rows[0];
     res.compared++;
     const fwd = byKey.get(`${c.a}|${c.b}`);
     const f = fwd ?? byKey.get(`${c.b}|${c.a}`);
