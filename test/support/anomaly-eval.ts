@@ -16,11 +16,17 @@ export const KNOWN_GAPS: Record<string, string> = {
   'detect-dns': 'the long-name queries vm4 -> vm3 raise no dns_tunnel_suspect (only a dns_nxdomain_burst for vm4)',
 };
 
-export function assertTargets(ev: Evaluation, report: string): void {
+export function assertTargets(ev: Evaluation, report: string, opts: { recall?: boolean } = {}): void {
+  const recall = opts.recall ?? true;
   assert.ok(ev.events.length >= 7, `every injected anomaly is evaluated:\n${report}`);
   assert.deepEqual(ev.migrationNewPairs.map((a) => a.summary), [], `the migrated VM raises no new_pair alert:\n${report}`);
   for (const d of ev.detectors) {
     if (d.alerts === 0 && d.events === 0) continue;
+    if (!recall) {
+      // live: recall depends on the rates the (shared, loaded) machine let the injections reach
+      assert.ok((d.precision ?? 1) >= TARGET, `${d.detector}: precision ${d.precision} (target ${TARGET})\n${report}`);
+      continue;
+    }
     const ok = (d.precision ?? 1) >= TARGET && (d.recall ?? 1) >= TARGET;
     const gap = KNOWN_GAPS[d.detector];
     if (gap) {
