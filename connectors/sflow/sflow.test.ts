@@ -84,8 +84,11 @@ async function replay(files: string[], over: Record<string, unknown> = {}, mutat
   for (const f of files) payloads.push(...(await udpPayloads(f, 6343)).map((d) => d.payload));
   if (mutate) payloads = mutate(payloads);
   try {
-    await sendDatagrams(payloads, '127.0.0.1', c.port);
-    assert.ok(await waitFor(() => c.stats.datagrams === payloads.length), `received ${c.stats.datagrams}/${payloads.length}`);
+    await sendDatagrams(payloads, '127.0.0.1', c.port, 16);
+    // UDP: on a very busy machine the kernel may drop datagrams at a full socket buffer; the
+    // connector counts those (socket-buffer drops), so every datagram is received or counted
+    const accounted = () => { c.pollSocketDrops(true); return c.stats.datagrams + c.stats.droppedSocketBuffer; };
+    assert.ok(await waitFor(() => accounted() === payloads.length), `received ${c.stats.datagrams} + kernel-dropped ${c.stats.droppedSocketBuffer} of ${payloads.length}`);
   } finally {
     await c.close();
   }
@@ -199,7 +202,7 @@ describe('sflow connector', function () {
     const junk = junkDatagrams(real, { seed: 11, count: 1500, flips: 6, noiseMax: 300, dressNoise: (b, rnd) => { if (rnd(2) && b.length >= 4) b.writeUInt32BE(5, 0); } });
     const { c, sinks } = await replay([], {}, () => [...junk, ...real]);
     const rejected = [...c.stats.malformed.values()].reduce((a, b) => a + b, 0);
-    assert.equal(c.stats.datagrams, junk.length + real.length);
+    assert.equal(c.stats.datagrams + c.stats.droppedSocketBuffer, junk.length + real.length);
     assert.ok(rejected > 1000, `rejected ${rejected}`);
     assert.equal(c.metrics.droppedByReason.get('malformed'), rejected);
     assert.equal(c.stats.malformed.get('parser-error'), undefined);

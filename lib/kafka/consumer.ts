@@ -17,6 +17,12 @@ export interface RunOptions {
   onProgress?: (topic: string, partition: number, nextOffset: bigint) => void;
   /** Called after each group join with this member's partitions per topic. */
   onAssigned?: (assignment: Map<string, number[]>) => void;
+  /**
+   * Called when the consumer stopped for good (kafkajs crashed it with an error it will not
+   * restart from, e.g. a handler that keeps failing non-retriably). Without it such a consumer
+   * would just go quiet and a bounded run would wait forever.
+   */
+  onCrash?: (error: Error) => void;
 }
 
 export class TaplineConsumer {
@@ -40,6 +46,12 @@ export class TaplineConsumer {
         if (last === null || last === undefined) return;
         if (skipped.delete(`${e.payload.topic}/${e.payload.partition}/${last}`)) return;
         onProgress(e.payload.topic, e.payload.partition, BigInt(last) + 1n);
+      });
+    }
+    if (opts.onCrash) {
+      const onCrash = opts.onCrash;
+      this.c.on(this.c.events.CRASH, (e) => {
+        if (!e.payload.restart && this.running) onCrash(e.payload.error instanceof Error ? e.payload.error : new Error(String(e.payload.error)));
       });
     }
     if (onAssigned) {

@@ -6,6 +6,44 @@
 import type { CompressionTypes, Producer } from 'kafkajs';
 import type { OutMessage } from './client';
 
+/**
+ * Bytes of messages per produce request. The broker refuses a record batch over its
+ * message.max.bytes (1 MiB by default) and kafkajs treats that as fatal, so a stage whose one
+ * input batch fans out into many outputs (identify, the detectors' repartition stages) sends them
+ * in several requests — inside the same transaction when there is one.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+type TopicMessages = { topic: string; messages: OutMessage[] };
+
+function size(m: OutMessage): number {
+  const len = (x: string | Buffer | null | undefined) => (x === null || x === undefined ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : x.length);
+  return len(m.key) + len(m.value) + 32;
+}
+
+/** Splits batches into requests of at most maxBytes (a single larger message goes alone). */
+export function chunkRequests(batches: TopicMessages[], maxBytes = MAX_REQUEST_BYTES): TopicMessages[][] {
+  const out: TopicMessages[][] = [];
+  let cur: TopicMessages[] = [];
+  let bytes = 0;
+  for (const b of batches) {
+    let part: OutMessage[] = [];
+    for (const m of b.messages) {
+      const n = size(m);
+      if (bytes + n > maxBytes && bytes > 0) {
+        if (part.length) cur.push({ topic: b.topic, messages: part });
+        out.push(cur);
+        cur = []; part = []; bytes = 0;
+      }
+      part.push(m);
+      bytes += n;
+    }
+    if (part.length) cur.push({ topic: b.topic, messages: part });
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
 export interface PartitionSource { partitionCount(topic: string): Promise<number> }
 
 export class TaplineProducer {
@@ -22,14 +60,14 @@ export class TaplineProducer {
   async send(topic: string, messages: OutMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.connect();
-    await this.p.send({ topic, acks: -1, compression: this.compression, messages });
+    for (const req of chunkRequests([{ topic, messages }])) await this.p.send({ topic, acks: -1, compression: this.compression, messages: req[0].messages });
   }
 
   async sendMany(batches: { topic: string; messages: OutMessage[] }[]): Promise<void> {
     const nonEmpty = batches.filter((b) => b.messages.length > 0);
     if (nonEmpty.length === 0) return;
     await this.connect();
-    await this.p.sendBatch({ acks: -1, compression: this.compression, topicMessages: nonEmpty });
+    for (const req of chunkRequests(nonEmpty)) await this.p.sendBatch({ acks: -1, compression: this.compression, topicMessages: req });
   }
 
   async close(): Promise<void> {
@@ -58,7 +96,7 @@ export class TransactionalProducer {
     const txn = await this.p.transaction();
     try {
       const nonEmpty = batches.filter((b) => b.messages.length > 0);
-      if (nonEmpty.length) await txn.sendBatch({ acks: -1, compression: this.compression, topicMessages: nonEmpty });
+      for (const req of chunkRequests(nonEmpty)) await txn.sendBatch({ acks: -1, compression: this.compression, topicMessages: req });
       if (offsets) {
         await txn.sendOffsets({ consumerGroupId: offsets.groupId,
           topics: [{ topic: offsets.topic, partitions: [{ partition: offsets.partition, offset: offsets.offset.toString() }] }] });

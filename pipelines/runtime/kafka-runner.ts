@@ -88,6 +88,7 @@ export class StageRunner<V> {
       startAt,
       onAssigned: (a) => { void this.onAssigned(a.get(this.def.input.topic) ?? []); },
       onProgress: (_t, p, next) => { if (this.ends?.advance(p, next)) void this.finish(); },
+      onCrash: (e) => { this.log.error({ err: e.message }, 'consumer stopped'); this.completion.reject(e); },
     }).catch((e: Error) => this.completion.reject(e));
   }
 

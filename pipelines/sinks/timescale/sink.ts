@@ -109,6 +109,7 @@ export class TimescaleSink {
       onProgress: (t, p, next) => {
         if (this.ends?.get(t)?.advance(p, next) && this.complete()) this.inflight.then(() => this.completion.resolve(), (e: Error) => this.completion.reject(e));
       },
+      onCrash: (e) => this.completion.reject(e),
     }).catch((e: Error) => this.completion.reject(e));
   }
 
