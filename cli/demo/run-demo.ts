@@ -13,6 +13,9 @@ import type { TaplineConfig } from '../../lib/config';
 import { startServices, ensurePipelineTopics, type Services } from '../services';
 import type { PipelineReplayResult } from '../../pipelines/replay';
 import { psqlCommand } from '../commands/db';
+import crypto from 'node:crypto';
+import { AGGREGATE_SOURCES } from '../../lib/db/storage-config';
+import { startDashboard } from '../../dashboard/server';
 import { checkAgainstTshark, formatTopFlows, topFlows, type TopFlow, type TsharkCheck } from './top-flows';
 import { LAB_DATASET, loadDataset, type Dataset } from './dataset';
 import { replayAndEvaluate } from './evaluate-run';
@@ -22,7 +25,11 @@ import { formatVmPairs, vmPairs } from './vm-pairs';
 export const DEMO_FILE = path.resolve(__dirname, '..', '..', 'demo', 'bro-org-http.pcap');
 export { LAB_DATASET };
 
-export interface DemoOptions { file?: string; dataset?: string; keep?: boolean; top?: number; progress?: boolean; out?: (line: string) => void }
+export interface DemoOptions {
+  file?: string; dataset?: string; keep?: boolean; top?: number; progress?: boolean; out?: (line: string) => void;
+  /** then serve the dashboard on the demo's data until SIGINT/SIGTERM (the CLI's default on a terminal) */
+  serve?: boolean;
+}
 
 export interface DemoResult {
   replay: PipelineReplayResult; top: TopFlow[]; tshark: TsharkCheck; pgUrl: string; brokers: string[]; servicesMs: number;
@@ -92,6 +99,20 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
     out(`  SELECT window_start, host(addr_a), port_a, host(addr_b), port_b, bytes_ab, bytes_ba FROM flow_windows ORDER BY window_start LIMIT 20;`);
     out(`  SELECT type, state, summary FROM alerts ORDER BY first_seen LIMIT 20;`);
     if (services.embeddedDb) out('  (the embedded TimescaleDB is one backend session: keep one psql connection at a time)');
+    // Materialize the continuous aggregates over everything (bottom-up: 1 min, 1 h, 1 day), as the
+    // embedded server has no background jobs. No retention here: the recording is older than any
+    // raw-data horizon a user would configure, and the demo must not drop what it just loaded.
+    for (const level of ['1m', '1h', '1d']) {
+      for (const cagg of Object.keys(AGGREGATE_SOURCES).filter((c) => c.endsWith(level))) {
+        await services.pool.query(`CALL refresh_continuous_aggregate('${cagg}', NULL, NULL)`);
+      }
+    }
+    const span = (await services.pool.query<{ f: string; t: string }>(
+      `SELECT to_char(date_trunc('minute', min(window_start)) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') AS f,
+              to_char(date_trunc('minute', max(window_end)) AT TIME ZONE 'UTC' + interval '1 minute', 'YYYY-MM-DD"T"HH24:MI"Z"') AS t FROM flow_windows`)).rows[0];
+    out(`  continuous aggregates refreshed (1 min -> 1 h -> 1 day); analyst functions, e.g.:`);
+    out(`  SELECT * FROM top_talkers('${span.f}', '${span.t}', 10);   -- docs/sql.md has more`);
+    if (opts.serve) await serveUntilSignal(cfg, services, out);
     if (opts.keep) {
       out('');
       out('--keep: Kafka and TimescaleDB stay up. Stop them with `npx tapline kafka stop && npx tapline db stop`.');
@@ -104,4 +125,26 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
     if (opts.keep) await services.closeClients(); else await services.stopStarted().catch(() => undefined);
     throw e;
   }
+}
+
+/** The dashboard on the demo's data, with one-run tokens, until Ctrl-C / SIGTERM. */
+async function serveUntilSignal(cfg: TaplineConfig, services: Services, out: (line: string) => void): Promise<void> {
+  const token = () => crypto.randomBytes(18).toString('base64url');
+  const tokens = { viewer: [token()], operator: [token()] };
+  const dash = await startDashboard(cfg, { pool: services.pool }, { tokens });
+  out('');
+  out(`Dashboard: ${dash.url}   (sign in with a token of this run)`);
+  out(`  operator token (can ack/resolve alerts): ${tokens.operator[0]}`);
+  out(`  viewer token   (read only):              ${tokens.viewer[0]}`);
+  out('  Ctrl-C stops the dashboard and the services the demo started.');
+  // Listeners stay installed while we clean up: a second signal (Ctrl-C twice, or a supervisor
+  // that signals the whole process group) must not kill us before the services are stopped.
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => { stop = resolve; });
+  const onSignal = () => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await stopped;
+  out('stopping ...');
+  await dash.close(); // the listeners stay: the caller stops the services next, then the process ends
 }
