@@ -24,8 +24,8 @@ export interface PairStats {
 const { x, y } = pairSql('vm_a', 'vm_b');
 
 // Sums per pair; ns columns become ms in JS. The weighted means need count * mean summed.
-export const PAIR_STATS_SQL = `
-SELECT ${x} AS a, ${y} AS b,
+// Shared by the performance table (per pair) and the pair view's header (one pair, whole range).
+export const PAIR_STAT_COLUMNS = `
   sum(bytes_ab + bytes_ba)::float8 AS bytes,
   max(throughput_ab_bps + throughput_ba_bps)::float8 AS max_bps,
   sum(rtt_data_ab_count)::float8 AS ab_n, sum(rtt_data_ab_count * rtt_data_ab_mean_ns)::float8 AS ab_sum,
@@ -40,7 +40,11 @@ SELECT ${x} AS a, ${y} AS b,
   sum(coalesce(tcp_ab_retransmitted_segments, 0) + coalesce(tcp_ba_retransmitted_segments, 0))::float8 AS retrans,
   sum(coalesce(tcp_ab_lost_before_mirror_segments, 0) + coalesce(tcp_ba_lost_before_mirror_segments, 0))::float8 AS lost_before,
   sum(coalesce(tcp_ab_acked_unseen_gaps, 0) + coalesce(tcp_ba_acked_unseen_gaps, 0))::float8 AS capture_loss,
-  max(GREATEST(utilization_a_out, utilization_a_in, utilization_b_out, utilization_b_in))::float8 AS util
+  max(GREATEST(utilization_a_out, utilization_a_in, utilization_b_out, utilization_b_in))::float8 AS util`;
+
+export const PAIR_STATS_SQL = `
+SELECT ${x} AS a, ${y} AS b,
+${PAIR_STAT_COLUMNS}
 FROM flow_metrics
 WHERE window_start >= $1 AND window_start < $2 AND NOT (vm_a IS NULL AND vm_b IS NULL)
 GROUP BY 1, 2`;

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { params, parse, rangeShape, resolveRange, resolveStep, stepShape } from '../params';
 import { badRequest } from '../http-error';
 import { dataBounds, iso, num, type RouteContext } from './common';
-import { statsFromRow } from './pair-stats';
+import { PAIR_STAT_COLUMNS, statsFromRow } from './pair-stats';
 import { diagnose } from './pair-diagnosis';
 
 const Query = z.object({ a: params.nodeId, b: params.nodeId, ...rangeShape, ...stepShape }).strict();
@@ -61,20 +61,7 @@ FROM m GROUP BY 1 ORDER BY 1`;
 // The same sums as the performance view, over the whole range, for the header.
 const SUMMARY_SQL = `
 SELECT $3::text AS a, $4::text AS b,
-  sum(bytes_ab + bytes_ba)::float8 AS bytes, max(throughput_ab_bps + throughput_ba_bps)::float8 AS max_bps,
-  sum(rtt_data_ab_count)::float8 AS ab_n, sum(rtt_data_ab_count * rtt_data_ab_mean_ns)::float8 AS ab_sum,
-  sum(rtt_data_ba_count)::float8 AS ba_n, sum(rtt_data_ba_count * rtt_data_ba_mean_ns)::float8 AS ba_sum,
-  max(coalesce(rtt_data_ab_max_ns, 0) + coalesce(rtt_data_ba_max_ns, 0))::float8 AS max_ns,
-  max(coalesce(rtt_data_ab_p95_ns, 0) + coalesce(rtt_data_ba_p95_ns, 0))::float8 AS p95_ns,
-  avg(handshake_total_ns)::float8 AS hs_ns,
-  sum(rtt_icmp_echo_count)::float8 AS icmp_n, sum(rtt_icmp_echo_count * rtt_icmp_echo_mean_ns)::float8 AS icmp_sum,
-  (sum(coalesce(rtt_data_ab_jitter_ns * rtt_data_ab_count, 0) + coalesce(rtt_data_ba_jitter_ns * rtt_data_ba_count, 0))
-     / nullif(sum(coalesce(rtt_data_ab_count, 0) + coalesce(rtt_data_ba_count, 0)), 0))::float8 AS jitter_ns,
-  sum(coalesce(tcp_ab_data_segments, 0) + coalesce(tcp_ba_data_segments, 0))::float8 AS segs,
-  sum(coalesce(tcp_ab_retransmitted_segments, 0) + coalesce(tcp_ba_retransmitted_segments, 0))::float8 AS retrans,
-  sum(coalesce(tcp_ab_lost_before_mirror_segments, 0) + coalesce(tcp_ba_lost_before_mirror_segments, 0))::float8 AS lost_before,
-  sum(coalesce(tcp_ab_acked_unseen_gaps, 0) + coalesce(tcp_ba_acked_unseen_gaps, 0))::float8 AS capture_loss,
-  max(GREATEST(utilization_a_out, utilization_a_in, utilization_b_out, utilization_b_in))::float8 AS util
+${PAIR_STAT_COLUMNS}
 FROM flow_metrics WHERE window_start >= $1 AND window_start < $2 AND ${PAIR_FLOWS('vm_a', 'vm_b')}`;
 
 // DNS / HTTP answers of the pair's flows (by flow key), with their latency.
