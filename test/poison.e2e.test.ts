@@ -9,9 +9,7 @@ import { AvroCodec } from '../schemas';
 import { emptyPacketSummary, type FlowWindow, type PacketSummary } from '../schemas/types';
 import { StageRunner } from '../pipelines/runtime/kafka-runner';
 import { aggregateStage } from '../pipelines/stages/aggregate';
-import { TimescaleSink, migrateSinkSchema } from '../pipelines/sinks/timescale';
-import { RowWriter } from '../pipelines/sinks/timescale/writer';
-import { FLOW_COLUMNS, FLOW_CONFLICT_KEY, flowRow } from '../pipelines/sinks/timescale/rows';
+import { TimescaleSink } from '../pipelines/sinks/timescale';
 import { readPartitionsToEnd, type InMessage } from '../lib/kafka';
 
 const RUN = `poison-${process.pid}-${Date.now()}`;
@@ -68,20 +66,37 @@ describe('poison input is dead-lettered, not fatal @integration', function () {
 
   it('isolates the rows the database refuses and writes the rest of the batch', async () => {
     const s = await testServices();
-    await migrateSinkSchema(s.pool);
+    const rowTopics = { flows: `${RUN}.rows.flows.v1`, dlq: `${RUN}.rows.deadletter.v1` };
+    await s.kafka.ensureTopics(Object.values(rowTopics).map((topic) => ({ topic, partitions: 1 })));
     const w = (port: number, addr = '10.8.0.1'): FlowWindow => ({ window_start_ns: 1_600_000_000_000_000_000n, window_end_ns: 1_600_000_010_000_000_000n,
       flow_key: `${RUN}|${port}`, ip_proto: 6, addr_a: addr, port_a: port, addr_b: '10.8.0.2', port_b: 80,
       packets_ab: 1n, bytes_ab: 60n, packets_ba: 0n, bytes_ba: 0n,
       syn_count: 1n, synack_count: 0n, fin_count: 0n, rst_count: 0n, zero_window_count: 0n, malformed_count: 0n, first_seen_ns: 1_600_000_000_000_000_000n, last_seen_ns: 1_600_000_000_000_000_000n,
       observation_point: `${RUN}-rows` });
-    const writer = new RowWriter<FlowWindow>(s.pool, { table: 'flow_windows', columns: FLOW_COLUMNS, conflictKey: FLOW_CONFLICT_KEY, chunkSize: 10 }, flowRow);
-    const rejected = await writer.write([w(1), w(2, 'not-an-address'), w(3)]);
-    assert.equal(rejected.length, 1);
-    assert.equal(rejected[0].item.port_a, 2);
-    assert.equal(rejected[0].sqlState, '22P02');
-    assert.match(rejected[0].error, /inet/);
+    const codec = new AvroCodec<FlowWindow>('flow-window.v1');
+    const prod = s.kafka.producer();
+    // One partition, one Kafka batch: the sink writes all five in one transaction, the database
+    // refuses it for the two bad addresses, and the sink has to find them among the good rows.
+    const windows = [w(1), w(2, 'not-an-address'), w(3), w(4), w(5, '10.8.0.300')];
+    await prod.send(rowTopics.flows, windows.map((x) => ({ key: x.flow_key, value: codec.encode(x) })));
+    await prod.close();
+    const sink = new TimescaleSink({ topic: rowTopics.flows, deadLetterTopic: rowTopics.dlq, groupId: `${RUN}-rows`, batchSize: 100 },
+      { kafka: s.kafka, pool: s.pool, bounded: true });
+    try { await sink.start(); await sink.done(); } finally { await sink.close(); }
+    assert.equal(sink.metrics.totals.received, 5);
+    assert.equal(sink.metrics.totals.sent, 3);
+    assert.equal(sink.metrics.errorsByCode.get('DB_REJECTED'), 2);
+
+    const dead = await readAll(s.kafka, rowTopics.dlq);
+    assert.deepEqual(dead.map((m) => codec.decode(m.value!).port_a).sort(), [2, 5], 'exactly the refused records, with their original bytes');
+    for (const m of dead) {
+      assert.equal(m.headers['tapline.code'], 'DB_REJECTED');
+      assert.equal(m.headers['tapline.stage'], 'sink-timescale');
+      assert.match(m.headers['tapline.reason'], /inet/, 'the database\'s message');
+      assert.match(m.headers['tapline.source'], new RegExp(`^${RUN}\\.rows\\.flows\\.v1/0/\\d+$`));
+    }
     const r = await s.pool.query('SELECT port_a FROM flow_windows WHERE observation_point = $1 ORDER BY port_a', [`${RUN}-rows`]);
-    assert.deepEqual(r.rows.map((x) => x.port_a), [1, 3]);
+    assert.deepEqual(r.rows.map((x) => x.port_a), [1, 3, 4]);
   });
 
   it('uses the test configuration\'s own ports', () => {

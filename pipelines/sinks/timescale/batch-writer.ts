@@ -14,10 +14,17 @@ import type { Pool, PoolClient } from 'pg';
 import { logger } from '../../../lib/log';
 import { sqlType } from '../../../lib/db/avro-columns';
 import type { Target } from './tables/types';
-import { isDataError } from './writer';
 
 const log = logger('timescale-writer');
 const listening = new WeakSet<PoolClient>();
+
+/** SQLSTATE classes that describe the data, not the connection: retrying cannot help. */
+const DATA_ERROR_CLASSES = ['22', '23', '42'];
+
+export function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.includes(code.slice(0, 2));
+}
 
 /** One Kafka record's rows: [target index, row] pairs. */
 export interface PendingRecord<R = unknown> { ref: R; rows: [number, unknown[]][] }

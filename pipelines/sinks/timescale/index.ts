@@ -2,4 +2,4 @@
 export { TimescaleSink, migrateSinkSchema, sinkTopics, sinkConfigFrom, MIGRATIONS_DIR, type SinkOptions } from './sink';
 export { TimescaleSinkConfigSchema, type TimescaleSinkConfig } from './config';
 export { TABLE_SPECS, SPEC_NAMES, tableSpec, type TableSpec, type Target } from './tables';
-export { nsToIso, flowRow } from './rows';
+export { nsToIso } from './rows';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { nsToIso, upsertSql } from './rows';
+import { nsToIso } from './rows';
 
 describe('timescale sink rows', () => {
   it('converts BigInt nanoseconds to microsecond ISO timestamps without float rounding', () => {
@@ -7,10 +7,5 @@ describe('timescale sink rows', () => {
     assert.equal(nsToIso(1_700_000_000_000_000_999n), '2023-11-14T22:13:20.000000Z');
     assert.equal(nsToIso(1_700_000_000_999_999_999n), '2023-11-14T22:13:20.999999Z');
     assert.equal(nsToIso(0n), '1970-01-01T00:00:00.000000Z');
-  });
-
-  it('builds one parameterised multi-row upsert', () => {
-    const sql = upsertSql('t', ['k', 'ts', 'v'], ['k', 'ts'], 2);
-    assert.equal(sql, 'INSERT INTO t (k,ts,v) VALUES ($1,$2,$3),($4,$5,$6) ON CONFLICT (k,ts) DO UPDATE SET v = EXCLUDED.v');
   });
 });
