@@ -11,12 +11,14 @@ export function withServiceOptions(cmd: Command): Command {
     .option('--state-dir <dir>', 'where embedded services keep their data (env TAPLINE_STATE_DIR, default .tapline)');
 }
 
-export function configFrom(cmd: Command): TaplineConfig {
+/** overrides: a command's own dotted-key settings (e.g. `alerts send --set`), applied last. */
+export function configFrom(cmd: Command, overrides: Record<string, unknown> = {}): TaplineConfig {
   const o = cmd.optsWithGlobals() as { config?: string; brokers?: string; pg?: string; stateDir?: string };
   const cfg = loadConfig(o.config, process.env, {
     'kafka.brokers': o.brokers ? parseBrokerList(o.brokers) : undefined,
     'timescale.url': o.pg,
     stateDir: o.stateDir,
+    ...overrides,
   });
   validateStageSections(cfg); // a typo in any stage section stops every command, not just that stage
   return cfg;

@@ -4,8 +4,13 @@
  * network errors/timeouts, never other 4xx or redirects), plus abort on close. Also the settings.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { backoffDelay, deliverWithRetry, parseRetryAfter, retryDelay } from '../pipelines/alerting/consumers/retry';
-import { parseAlertConsumerConfig, assertOutputsConfigured, type RetryPolicy } from '../pipelines/alerting/consumers/config';
+import { assertOutputsConfigured, type RetryPolicy } from '../pipelines/alerting/consumers/config';
+import { alertConsumerConfigFrom, alertsOverrides, parseAlertConsumerConfig } from '../pipelines/alerting/consumers/settings';
+import { loadConfig } from '../lib/config';
 import { WebhookOutput } from '../pipelines/alerting/consumers/webhook';
 import { sampleAlert, TestReceiver } from '../pipelines/alerting/consumers/testing';
 import { verifySignature } from '../pipelines/alerting/consumers/signing';
@@ -163,5 +168,23 @@ describe('alerts: consumer settings', () => {
     invalid(() => assertOutputsConfigured(empty, ['alertmanager']), /alertmanager\.url/);
     invalid(() => assertOutputsConfigured(empty, ['pager' as 'stdout']), /unknown output "pager"/);
     invalid(() => assertOutputsConfigured(empty, []), /no output/);
+  });
+
+  it('the alerts section of the configuration file, --set over it; the secret: secret, else secretFile, else the environment', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-alerts-'));
+    const secretFile = path.join(dir, 'webhook.secret');
+    fs.writeFileSync(secretFile, `${SECRET}-file\n`);
+    const yaml = path.join(dir, 'tapline.yaml');
+    fs.writeFileSync(yaml, `alerts:\n  retry:\n    maxAttempts: 2\n  webhook:\n    url: https://file.example/x\n    secretFile: ${secretFile}\n`);
+    const env = { TAPLINE_WEBHOOK_SECRET: `${SECRET}-env` };
+    const fromFile = alertConsumerConfigFrom(loadConfig(yaml, env, alertsOverrides({ 'retry.maxAttempts': '9' })), env);
+    assert.deepEqual([fromFile.webhook.url, fromFile.retry.maxAttempts, fromFile.webhook.secret], ['https://file.example/x', 9, `${SECRET}-file`]);
+    const explicit = alertConsumerConfigFrom(loadConfig(yaml, env, alertsOverrides({ 'webhook.secret': `${SECRET}-set` })), env);
+    assert.equal(explicit.webhook.secret, `${SECRET}-set`);
+    assert.equal(alertConsumerConfigFrom(loadConfig(yaml, env, alertsOverrides({ 'webhook.secretFile': '' })), env).webhook.secret, `${SECRET}-env`);
+    // Only the alerts command reads the secret file: loading the configuration does not.
+    fs.rmSync(secretFile);
+    const cfg = loadConfig(yaml, env);
+    invalid(() => alertConsumerConfigFrom(cfg, env), /cannot read webhook\.secretFile/);
   });
 });

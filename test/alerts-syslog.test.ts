@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { formatRfc5424, sdEscape, syslogSeverity, syslogTimestamp, SyslogOutput } from '../pipelines/alerting/consumers/syslog';
-import { parseAlertConsumerConfig } from '../pipelines/alerting/consumers/config';
+import { parseAlertConsumerConfig } from '../pipelines/alerting/consumers/settings';
 import { sampleAlert } from '../pipelines/alerting/consumers/testing';
 
 // RFC 5424 §6: HEADER SP STRUCTURED-DATA [SP MSG]

@@ -1,8 +1,9 @@
 /**
  * `tapline alerts send --to <output>[,<output>...] [--set key=value ...]`: consume the alerts
  * topic and deliver every alert state to a webhook, Alertmanager, stdout and/or syslog until
- * SIGTERM/SIGINT, with /metrics. Needs Kafka only (the embedded broker or --brokers). Settings
- * are described in docs/alerts.md; the webhook secret is best given as TAPLINE_WEBHOOK_SECRET.
+ * SIGTERM/SIGINT, with /metrics. Needs Kafka only (the embedded broker or --brokers). Settings:
+ * the configuration's `alerts` section, which --set overrides (docs/alerts.md); the webhook
+ * secret is best given as TAPLINE_WEBHOOK_SECRET.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -13,7 +14,7 @@ import { KafkaClient } from '../../lib/kafka';
 import { TaplineError } from '../../lib/errors';
 import { allSchemas, useSchemaRegistry } from '../../schemas';
 import {
-  assertOutputsConfigured, createAlertConsumer, OUTPUT_NAMES, parseAlertConsumerConfig, type OutputName,
+  alertConsumerConfigFrom, alertsOverrides, assertOutputsConfigured, createAlertConsumer, OUTPUT_NAMES, type OutputName,
 } from '../../pipelines/alerting/consumers';
 
 function collectSet(v: string, prev: Record<string, unknown>): Record<string, unknown> {
@@ -35,11 +36,11 @@ export function register(program: Command): void {
     .option('--state-dir <dir>', 'where the embedded broker keeps its data (env TAPLINE_STATE_DIR, default .tapline)')
     .description(`deliver alerts from the alerts topic until SIGTERM (outputs: ${OUTPUT_NAMES.join(', ')})`)
     .requiredOption('--to <outputs>', `comma-separated outputs: ${OUTPUT_NAMES.join('|')}`, parseOutputs)
-    .option('--set <key=value>', 'setting (repeatable), e.g. --set webhook.url=https://hooks.example/x --set retry.maxAttempts=8', collectSet, {})
+    .option('--set <key=value>', 'setting of the alerts section (repeatable), e.g. --set webhook.url=https://hooks.example/x --set retry.maxAttempts=8', collectSet, {})
     .option('--bounded', 'stop after the alerts that exist now', false)
     .action(async (opts: { to: OutputName[]; set: Record<string, unknown>; bounded: boolean }, cmd: Command) => {
-      const cfg = configFrom(cmd);
-      const acfg = parseAlertConsumerConfig(opts.set);
+      const cfg = configFrom(cmd, alertsOverrides(opts.set)); // --set k=v is alerts.k of the configuration
+      const acfg = alertConsumerConfigFrom(cfg);
       assertOutputsConfigured(acfg, opts.to); // before anything is started
       const { brokers } = await ensureKafka(cfg.kafka.brokers.length
         ? { brokers: cfg.kafka.brokers }

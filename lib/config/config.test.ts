@@ -43,6 +43,20 @@ describe('configuration', () => {
     bad('- just\n- a list\n', /mapping/);
     assert.throws(() => loadConfig('/nonexistent/tapline.yaml', {}), /cannot read/);
   });
+
+  it('the alerts section: file, then environment, then command-line overrides; wrong keys named', () => {
+    const f = tmpYaml('alerts:\n  topic: from-file\n  retry:\n    maxAttempts: 3\n  webhook:\n    url: https://file.example/x\n');
+    const c = loadConfig(f, { TAPLINE__alerts__retry__maxAttempts: '7' }, { 'alerts.webhook.url': 'https://cli.example/y', 'alerts.syslog.port': '5514' });
+    assert.equal(c.alerts.topic, 'from-file');
+    assert.equal(c.alerts.retry.maxAttempts, 7);
+    assert.equal(c.alerts.webhook.url, 'https://cli.example/y');
+    assert.equal(c.alerts.syslog.port, 5514, 'text from --set is coerced like before');
+    assert.equal(parseConfig({}).alerts.failedTopic, 'tapline.alerts.deadletter.v1');
+    const bad = (yaml: string, re: RegExp) => assert.throws(() => loadConfig(tmpYaml(yaml), {}),
+      (e: unknown) => e instanceof TaplineError && e.code === 'CONFIG_INVALID' && re.test(e.message));
+    bad('alerts:\n  webhook:\n    urll: x\n', /alerts\.webhook.*Unrecognized key.*urll/);
+    bad('alerts:\n  alertmanager:\n    resendIntervalMs: 600000\n', /alerts\.alertmanager\.endsAtGraceMs: .*must exceed/);
+  });
 });
 
 describe('tapline.example.yaml', () => {

@@ -49,6 +49,21 @@ export function parseConfig(raw: unknown, source = 'configuration'): TaplineConf
   return r.data;
 }
 
+/** Dotted keys (`a.b.c`) over `raw`; undefined values are skipped (an option that was not given). */
+export function applyOverrides(raw: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setPath(raw, k.split('.'), v);
+  return raw;
+}
+
+/** A raw mapping (a parsed file, or {}) + the environment + dotted overrides (command-line options), validated. */
+export function resolveConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, overrides: Record<string, unknown>, source = 'configuration'): TaplineConfig {
+  applyEnv(raw, env);
+  applyOverrides(raw, overrides);
+  const cfg = parseConfig(raw, source);
+  cfg.stateDir = path.resolve(cfg.stateDir);
+  return cfg;
+}
+
 /** file: explicit path, else ./tapline.yaml when it exists, else defaults. */
 export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): TaplineConfig {
   let raw: Record<string, unknown> = {};
@@ -67,9 +82,5 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env, 
     }
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new TaplineError('CONFIG_INVALID', 'config', `${candidate} must hold a mapping`);
   }
-  applyEnv(raw, env);
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) setPath(raw, k.split('.'), v);
-  const cfg = parseConfig(raw, candidate ?? 'configuration');
-  cfg.stateDir = path.resolve(cfg.stateDir);
-  return cfg;
+  return resolveConfig(raw, env, overrides, candidate ?? 'configuration');
 }

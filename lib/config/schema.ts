@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { StorageSectionSchema } from '../db/storage-config';
+import { AlertConsumerConfigSchema } from '../../pipelines/alerting/consumers/config';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -62,6 +63,9 @@ export const ConfigSchema = z.object({
     }).strict().default({}),
     pollMs: z.number().int().min(200).max(60_000).default(2_000).describe('live updates: how often the database is polled'),
   }).strict().default({}),
+  // `tapline alerts send` (pipelines/alerting/consumers/config.ts, docs/alerts.md): its --set
+  // key=value options set alerts.key; the webhook secret is resolved only by that command.
+  alerts: AlertConsumerConfigSchema.default({}),
 }).strict();
 
 export type TaplineConfig = z.infer<typeof ConfigSchema>;

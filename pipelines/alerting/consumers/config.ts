@@ -1,9 +1,9 @@
 /**
- * Configuration of the alert consumers (zod). Built from `--set key=value` pairs (dotted keys,
- * values parsed as YAML) over the defaults; secrets may come from the environment so they never
- * appear in a process list. A wrong key or value is a CONFIG_INVALID error naming the path.
+ * Configuration of the alert consumers (zod): the `alerts` section of tapline's configuration
+ * (lib/config/schema.ts), so it comes from the file, TAPLINE__alerts__* variables and
+ * `tapline alerts send --set key=value` like every other section (settings.ts). A wrong key or
+ * value is a CONFIG_INVALID error naming the path.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import { TaplineError } from '../../../lib/errors';
@@ -65,38 +65,7 @@ export const AlertConsumerConfigSchema = z.object({
 
 export type AlertConsumerConfig = z.infer<typeof AlertConsumerConfigSchema>;
 
-function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {
-  let cur = obj;
-  for (const k of keys.slice(0, -1)) {
-    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
-    cur = cur[k] as Record<string, unknown>;
-  }
-  cur[keys[keys.length - 1]] = value;
-}
-
 function invalid(msg: string): TaplineError { return new TaplineError('CONFIG_INVALID', 'alerts', msg); }
-
-/**
- * sets: dotted keys (already YAML-parsed values), e.g. {'webhook.url': 'http://…', 'retry.maxAttempts': 3}.
- * env: TAPLINE_WEBHOOK_SECRET supplies webhook.secret when it is not set otherwise.
- */
-export function parseAlertConsumerConfig(sets: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): AlertConsumerConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(sets)) setPath(raw, k.split('.'), v);
-  const r = AlertConsumerConfigSchema.safeParse(raw);
-  if (!r.success) {
-    throw invalid(`alert consumer settings are invalid:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
-  }
-  const cfg = r.data;
-  if (cfg.webhook.secret === undefined && cfg.webhook.secretFile) {
-    let s: string;
-    try { s = fs.readFileSync(cfg.webhook.secretFile, 'utf8').trim(); } catch (e) { throw invalid(`cannot read webhook.secretFile: ${(e as Error).message}`); }
-    cfg.webhook.secret = s;
-  }
-  if (cfg.webhook.secret === undefined && env.TAPLINE_WEBHOOK_SECRET) cfg.webhook.secret = env.TAPLINE_WEBHOOK_SECRET;
-  if (cfg.webhook.secret !== undefined && cfg.webhook.secret.length < 16) throw invalid('webhook secret: at least 16 characters (32 random bytes recommended)');
-  return cfg;
-}
 
 /** The settings an output cannot run without, checked before anything is started. */
 export function assertOutputsConfigured(cfg: AlertConsumerConfig, outputs: OutputName[]): void {
@@ -104,8 +73,8 @@ export function assertOutputsConfigured(cfg: AlertConsumerConfig, outputs: Outpu
   for (const o of outputs) if (!OUTPUT_NAMES.includes(o)) throw invalid(`unknown output "${o}" (outputs: ${OUTPUT_NAMES.join(', ')})`);
   if (new Set(outputs).size !== outputs.length) throw invalid(`an output is listed twice: ${outputs.join(',')}`);
   if (outputs.includes('webhook')) {
-    if (!cfg.webhook.url) throw invalid('webhook needs webhook.url (--set webhook.url=https://…)');
-    if (!cfg.webhook.secret) throw invalid('webhook needs a signing secret: env TAPLINE_WEBHOOK_SECRET, --set webhook.secretFile=… or --set webhook.secret=…');
+    if (!cfg.webhook.url) throw invalid('webhook needs webhook.url (--set webhook.url=https://… or alerts.webhook.url in the configuration)');
+    if (!cfg.webhook.secret) throw invalid('webhook needs a signing secret: env TAPLINE_WEBHOOK_SECRET, or webhook.secretFile / webhook.secret (--set or the configuration\'s alerts section)');
   }
-  if (outputs.includes('alertmanager') && !cfg.alertmanager.url) throw invalid('alertmanager needs alertmanager.url (--set alertmanager.url=http://127.0.0.1:9093)');
+  if (outputs.includes('alertmanager') && !cfg.alertmanager.url) throw invalid('alertmanager needs alertmanager.url (--set alertmanager.url=http://127.0.0.1:9093 or alerts.alertmanager.url in the configuration)');
 }

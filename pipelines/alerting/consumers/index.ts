@@ -12,7 +12,8 @@ import { SyslogOutput } from './syslog';
 import { AlertConsumer } from './runner';
 
 export { AlertConsumer, type AlertConsumerOptions } from './runner';
-export { parseAlertConsumerConfig, assertOutputsConfigured, OUTPUT_NAMES, type AlertConsumerConfig, type OutputName } from './config';
+export { assertOutputsConfigured, OUTPUT_NAMES, type AlertConsumerConfig, type OutputName } from './config';
+export { alertConsumerConfigFrom, alertsOverrides, parseAlertConsumerConfig } from './settings';
 export type { AlertOutput } from './output';
 export { WebhookOutput, AlertmanagerOutput, StdoutOutput, SyslogOutput };
 
