@@ -18,6 +18,28 @@ export interface PlanOptions {
   only?: string[];
   /** stage name -> why it is left out */
   exclude?: Record<string, string>;
+  /**
+   * Event-time disorder the replay itself causes, in ms. A bounded replay runs one stage after
+   * the other over whole topics, so a stage that reads another stage's output gets each input
+   * partition's records in one fetched run after the other: a re-keyed partition then holds
+   * records minutes apart in time in arrival order (live, the stages run side by side and the
+   * disorder is seconds). Stages with an `allowedLatenessMs` that read a stage's output (not the
+   * time-merged packets) get at least this lateness, so no record is dropped as late and their
+   * windows are evaluated in event-time order once their input is read; their window state then
+   * grows with the replayed span.
+   */
+  reorderLatenessMs?: number;
+}
+
+/** `name`'s definition, its lateness raised to `latenessMs` when its config has one. */
+function withLateness(name: string, cfg: TaplineConfig, latenessMs: number): StageDefinition<never> | null {
+  const own = cfg.stages[name] ?? {};
+  if (typeof own.allowedLatenessMs === 'number' && own.allowedLatenessMs >= latenessMs) return null;
+  try {
+    return createStage(name, { ...cfg, stages: { ...cfg.stages, [name]: { ...own, allowedLatenessMs: latenessMs } } });
+  } catch {
+    return null; // its config has no lateness (strict schema): nothing to raise
+  }
 }
 
 export function planStages(cfg: TaplineConfig, opts: PlanOptions): StagePlan {
@@ -29,7 +51,9 @@ export function planStages(cfg: TaplineConfig, opts: PlanOptions): StagePlan {
     if (opts.only && !opts.only.includes(name)) continue;
     const why = opts.exclude?.[name];
     if (why) { skipped.push({ name, reason: why }); continue; }
-    wanted.push({ name, def: createStage(name, cfg) });
+    const def = createStage(name, cfg);
+    const late = opts.reorderLatenessMs && !opts.sources.has(def.input.topic) ? withLateness(name, cfg, opts.reorderLatenessMs) : null;
+    wanted.push({ name, def: late ?? def });
   }
   const readsOf = (s: PlannedStage) => [s.def.input.topic, ...(s.def.globals ?? []).map((g) => g.topic)];
   const producers = new Map<string, Set<string>>();

@@ -49,6 +49,12 @@ export interface PipelineReplayOptions {
   stallMs?: number;
   /** one line per step (progress) */
   log?: (line: string) => void;
+  /**
+   * Lateness of the stages that read other stages' output (replay-plan.ts, reorderLatenessMs):
+   * default the captures' time span plus a minute, so a replay drops nothing as late and gives
+   * the same alerts whatever order its fetches interleave partitions in.
+   */
+  reorderLatenessMs?: number;
 }
 
 export interface StageRun {
@@ -58,6 +64,8 @@ export interface StageRun {
   /** records this stage wrote, per output topic */
   written: Record<string, number>;
   deadLettered: number;
+  /** records dropped, by reason (late, caps, dead-letter, ...): a replay that drops is visible */
+  dropped: Record<string, number>;
   ms: number;
 }
 
@@ -99,6 +107,15 @@ async function untilDone(run: { done(): Promise<unknown>; metrics: { totals: { r
   } finally {
     clearInterval(timer);
   }
+}
+
+/** First to last packet over all captures, ms. */
+function replaySpanMs(captures: CaptureSummary[]): number {
+  const firsts = captures.flatMap((c) => (c.firstTsNs === null ? [] : [c.firstTsNs]));
+  const lasts = captures.flatMap((c) => (c.lastTsNs === null ? [] : [c.lastTsNs]));
+  if (!firsts.length) return 0;
+  const min = firsts.reduce((a, b) => (a < b ? a : b)), max = lasts.reduce((a, b) => (a > b ? a : b));
+  return Math.ceil(Number(max - min) / 1e6);
 }
 
 const sum = (m: Map<number, bigint>) => [...m.values()].reduce((a, b) => a + b, 0n);
@@ -143,7 +160,8 @@ export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, poo
   // 3. Every stage, in dependency order.
   const exclude = { ...(opts.exclude ?? {}) };
   if (captures.length < 2 && !exclude.pathloss) exclude.pathloss = 'needs two observation points of the same traffic (one capture given)';
-  const plan = planStages(stagesCfg, { sources: new Set([cfg.topics.packets, inventoryTopic]), only: opts.only, exclude });
+  const plan = planStages(stagesCfg, { sources: new Set([cfg.topics.packets, inventoryTopic]), only: opts.only, exclude,
+    reorderLatenessMs: opts.reorderLatenessMs ?? replaySpanMs(captures) + 60_000 });
   const stages: StageRun[] = [];
   // A stage sends the outputs of one fetched batch in one produce request; a batch of flow
   // windows becomes identified flows (and three repartitioned copies of each) beyond the broker's
@@ -173,9 +191,11 @@ export async function replayPipeline(cfg: TaplineConfig, kafka: KafkaClient, poo
     const written: Record<string, number> = {};
     for (const t of outputs) written[t] = Number(sum(await kafka.endOffsets(t)) - outBefore.get(t)!);
     const run: StageRun = { name, input: def.input.topic, read: runner.metrics.totals.received, written,
-      deadLettered: runner.metrics.droppedByReason.get('dead-letter') ?? 0, ms: Date.now() - ts };
+      deadLettered: runner.metrics.droppedByReason.get('dead-letter') ?? 0,
+      dropped: Object.fromEntries(runner.metrics.droppedByReason), ms: Date.now() - ts };
     stages.push(run);
-    log(`stage ${name}: ${run.read} records -> ${Object.entries(written).map(([t, n]) => `${n} ${t}`).join(', ') || 'nothing'} in ${run.ms} ms`);
+    const drops = Object.entries(run.dropped).map(([r, n]) => `${n} ${r}`).join(', ');
+    log(`stage ${name}: ${run.read} records -> ${Object.entries(written).map(([t, n]) => `${n} ${t}`).join(', ') || 'nothing'}${drops ? `; dropped ${drops}` : ''} in ${run.ms} ms`);
   }
   } finally {
     await stageKafka.close();

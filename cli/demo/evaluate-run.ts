@@ -42,5 +42,12 @@ export async function replayAndEvaluate(cfg: TaplineConfig, kafka: KafkaClient, 
   if (!ds.groundTruth) return { replay, alerts, evaluation: null, report: `${alerts.length} alert records (no ground truth to score them against)` };
   const windowNs = (d: string) => BigInt((runCfg.stages[d]?.windowMs as number | undefined) ?? DETECTOR_WINDOW_MS[d] ?? 10_000) * 1_000_000n;
   const evaluation = evaluate(ds.groundTruth, alerts, { vms: ds.vms, windowNs, registered: detectorStages(runCfg) });
-  return { replay, alerts, evaluation, report: formatEvaluation(evaluation, ds.groundTruth.scenario.start_ns) };
+  return { replay, alerts, evaluation, report: formatEvaluation(evaluation, ds.groundTruth.scenario.start_ns) + droppedReport(replay) };
+}
+
+/** Records the stages dropped (late, caps): what a detector never saw explains what it missed. */
+function droppedReport(replay: PipelineReplayResult): string {
+  const lines = replay.stages.filter((s) => Object.keys(s.dropped).length > 0)
+    .map((s) => `  ${s.name}: ${Object.entries(s.dropped).map(([r, n]) => `${n} ${r}`).join(', ')}`);
+  return lines.length ? `\nrecords dropped by the stages:\n${lines.join('\n')}\n` : '\nno stage dropped a record\n';
 }

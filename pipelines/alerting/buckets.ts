@@ -19,11 +19,15 @@ export class BucketClock {
   /** Event time up to which buckets were evaluated (null before the first record). */
   get closedUntil(): bigint | null { return this.store.get(KEY) ?? null; }
 
-  /** Is this record's bucket already evaluated (a late record)? Starts the clock at the first record. */
+  /**
+   * Is this record's bucket already evaluated (a late record)? Starts the clock at the first
+   * record, `latenessNs` before its bucket: the first record to arrive need not be the oldest,
+   * and one that is up to the lateness older is on time like any other.
+   */
   isLate(tsNs: bigint): boolean {
     const b = this.bucketOf(tsNs);
     const c = this.closedUntil;
-    if (c === null) { this.store.put(KEY, b); return false; }
+    if (c === null) { this.store.put(KEY, this.bucketOf(b - this.latenessNs)); return false; }
     return b < c;
   }
 

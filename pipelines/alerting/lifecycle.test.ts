@@ -63,7 +63,9 @@ describe('bucket clock', () => {
   it('evaluates due windows in order, empty ones too (bounded after a long silence), END_OF_STREAM only those with data', () => {
     const clock = new BucketClock(new InMemoryStore<bigint>('c'), 10n * S, 5n * S, 3);
     assert.equal(clock.isLate(12n * S), false);
-    assert.deepEqual(clock.due(24n * S, [10n * S]), [], 'window 10-20 is due at 25 s');
+    assert.equal(clock.isLate(8n * S), false, 'a record older than the first one, within the lateness, is on time');
+    assert.equal(clock.isLate(-1n * S), true, 'one older than the lateness allows is late');
+    assert.deepEqual(clock.due(24n * S, [0n, 10n * S]), [0n], 'window 0-10 is due at 15 s, window 10-20 is not yet at 24 s');
     assert.deepEqual(clock.due(25n * S, [10n * S]), [10n * S]);
     assert.equal(clock.isLate(19n * S), true);
     assert.deepEqual(clock.due(200n * S, [20n * S]).map((b) => Number(b / S)), [20, 160, 170, 180], 'data window + the last 3 empty ones');
