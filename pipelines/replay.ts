@@ -51,8 +51,7 @@ export interface PipelineReplayOptions {
   log?: (line: string) => void;
   /**
    * Lateness of the stages that read other stages' output (replay-plan.ts, reorderLatenessMs):
-   * default the captures' time span plus a minute, so a replay drops nothing as late and gives
-   * the same alerts whatever order its fetches interleave partitions in.
+   * default the captures' time span plus a minute, so a replay drops nothing as late and gives the same alerts whatever order its fetches interleave partitions in.
    */
   reorderLatenessMs?: number;
 }

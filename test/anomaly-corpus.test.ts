@@ -20,7 +20,7 @@ import { LAB_DATASET, loadDataset, type Dataset } from '../cli/demo/dataset';
 import { replayAndEvaluate } from '../cli/demo/evaluate-run';
 import { OWNER, occurrences } from '../cli/demo/evaluate';
 import { readCapture } from '../lib/pcap';
-import { assertTargets } from './support/anomaly-eval';
+import { assertNothingLate, assertTargets } from './support/anomaly-eval';
 
 const CORPUS = path.resolve(__dirname, '..', '..', 'shared', 'pcaps');
 /** Not normal traffic: broken on purpose, or an attack pattern. */
@@ -58,6 +58,7 @@ describe('anomaly detection against ground truth (recorded lab scenario, corpus 
     process.stdout.write(`\n    demo/lab replayed in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${run.replay.captures.map((c) => `${c.observationPoint} ${c.packets} packets`).join(', ')}\n`);
     process.stdout.write(`${run.report.replace(/^/gm, '    ')}\n`);
     assert.equal(run.replay.captures.reduce((n, c) => n + c.malformed, 0), 0);
+    assertNothingLate(run.replay);
     assertTargets(run.evaluation!, run.report);
   });
 
@@ -90,7 +91,8 @@ describe('anomaly detection against ground truth (recorded lab scenario, corpus 
       `    false alerts of the anomaly detectors (${[...anomalyDetectors].join(', ')}): ${alerts.length} -> ${rate.toFixed(2)} per hour of traffic (target <= 1)\n` +
       alerts.map((a) => `      ${a.detector} ${a.type}: ${a.summary}\n`).join('') +
       `    threshold alerts (other detectors): ${others.length} -> ${(others.length / hours).toFixed(2)} per hour\n` +
-      others.map((a) => `      ${a.detector} ${a.type}: ${a.summary}\n`).join(''));
+      others.map((a) => `      ${a.detector} ${a.type}: ${a.summary}\n`).join('') + run.report.replace(/^/gm, '    '));
+    assertNothingLate(run.replay);
     assert.ok(rate <= 1, `${alerts.length} false anomaly alerts in ${(active / 60).toFixed(1)} min of normal traffic`);
   });
 });

@@ -18,7 +18,7 @@ import { ensurePipelineTopics } from '../cli/services';
 import { loadDataset } from '../cli/demo/dataset';
 import { replayAndEvaluate } from '../cli/demo/evaluate-run';
 import { LAB_DIR, lab, labMissing } from './support/lab';
-import { assertTargets } from './support/anomaly-eval';
+import { assertNothingLate, assertTargets } from './support/anomaly-eval';
 
 describe('anomaly detection live on the lab: scenario --short, whole pipeline, precision/recall @lab @integration', function () {
   this.timeout(1_200_000);
@@ -58,6 +58,7 @@ describe('anomaly detection live on the lab: scenario --short, whole pipeline, p
     assert.ok(run.replay.captures.every((c) => c.packets > 1000), 'both monitor ports captured the run');
     // Precision is held to the target live; recall only on the recording (test/anomaly-corpus.test.ts):
     // on a loaded 2-core machine hping3 and iperf3 may not reach the rates the scenario asks for.
+    assertNothingLate(run.replay);
     assertTargets(run.evaluation!, run.report, { recall: false });
   });
 });

@@ -39,7 +39,7 @@ export async function replayAndEvaluate(cfg: TaplineConfig, kafka: KafkaClient, 
   const runCfg = withScenarioConfig(cfg, ds);
   const replay = await replayPipeline(runCfg, kafka, pool, ds.replay, opts);
   const alerts = await readRange<Alert>(kafka, ALERT_TOPIC, replay.ranges.get(ALERT_TOPIC), ALERT_SCHEMA);
-  if (!ds.groundTruth) return { replay, alerts, evaluation: null, report: `${alerts.length} alert records (no ground truth to score them against)` };
+  if (!ds.groundTruth) return { replay, alerts, evaluation: null, report: `${alerts.length} alert records (no ground truth to score them against)${droppedReport(replay)}` };
   const windowNs = (d: string) => BigInt((runCfg.stages[d]?.windowMs as number | undefined) ?? DETECTOR_WINDOW_MS[d] ?? 10_000) * 1_000_000n;
   const evaluation = evaluate(ds.groundTruth, alerts, { vms: ds.vms, windowNs, registered: detectorStages(runCfg) });
   return { replay, alerts, evaluation, report: formatEvaluation(evaluation, ds.groundTruth.scenario.start_ns) + droppedReport(replay) };

@@ -8,9 +8,11 @@ export const outputTopic = () => z.string().default(ALERTS_TOPIC_DEFAULT).descri
 export const lifecycle = () => LifecycleConfigSchema.default({}).describe('open/update/resolve policy (hysteresis), see pipelines/alerting/lifecycle.ts');
 export const windowMs = (d: number) => z.number().int().min(1_000).max(86_400_000).default(d)
   .describe('evaluation window (event time); a multiple of the upstream window size');
-export const allowedLatenessMs = (d: number) => z.number().int().min(0).max(7 * 86_400_000).default(d)
+// No upper bound: a replay of captures years apart (the corpus) sets it to their span. The
+// windows held open cost state: lateness / window x subjects accumulators.
+export const allowedLatenessMs = (d: number) => z.number().int().min(0).default(d)
   .describe('a window is evaluated once stream time is this far past its end; later records are counted as dropped{reason="late"}. '
-    + 'Replaying a finished capture from several upstream partitions: set it longer than the capture, every window is then evaluated in order at the end of the input');
+    + 'Replays (tapline replay, npm run demo) set it to the captures\' span: every window is then evaluated in order at the end of the input');
 export const criticalFactor = () => z.number().min(1).default(4).describe('value >= factor x threshold makes the alert critical (else warning)');
 export const clearRatio = () => z.number().min(0).max(1).default(0.8)
   .describe('hysteresis in value: an open alert still counts as breaching while value >= clearRatio x threshold');

@@ -7,6 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import type { Evaluation } from '../../cli/demo/evaluate';
+import type { PipelineReplayResult } from '../../pipelines/replay';
+
+/** A replay evaluates every record: no stage may drop one as late (the replay's lateness covers its span). */
+export function assertNothingLate(replay: PipelineReplayResult): void {
+  const late = replay.stages.filter((s) => (s.dropped.late ?? 0) > 0).map((s) => `${s.name}: ${s.dropped.late}`);
+  assert.deepEqual(late, [], 'records dropped as late in a replay');
+}
 
 export const TARGET = 0.9;
 
