@@ -104,5 +104,12 @@ export class TopologyTestDriver<V> {
     return new Map(s.entries() as IterableIterator<[string, S]>);
   }
 
+  /** Bytes each entry of a store takes in its changelog (the store's own serde). */
+  storeBytes(name: string, partition = 0): number[] {
+    const s = this.task(partition).stores.get(name);
+    if (!s) throw new Error(`no store ${name}`);
+    return [...s.entries()].map(([k, v]) => Buffer.byteLength(k) + s.encode(v).length);
+  }
+
   close(): void { for (const t of this.tasks.values()) t.close(); }
 }
