@@ -114,7 +114,8 @@ describe('alerts: webhook output against a real HTTP server', () => {
   });
 
   it('timeouts and refused connections are retried, then fail', async () => {
-    rx.script([{ status: 200, delayMs: 1000 }]);
+    // a reply far beyond the 300-ms timeout: with 1 s, a loaded machine once ran both timers in one tick and delivered
+    rx.script([{ status: 200, delayMs: 5000 }]);
     const slow = await out().deliver(sampleAlert(), ctx());
     assert.equal(slow.kind, 'failed');
     assert.match(slow.kind === 'failed' ? slow.reason : '', /4 attempts, last TIMEOUT/);
