@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ColumnDef } from '../../../lib/db/avro-columns';
-import { isDataError, unnestUpsertSql } from './batch-writer';
+import type { Pool } from 'pg';
+import { BatchWriter, isDataError, unnestUpsertSql } from './batch-writer';
 
 const col = (name: string, pgType: string): ColumnDef => ({ name, pgType, nullable: false, path: [name], conv: 'text' });
 
@@ -15,5 +16,20 @@ describe('timescale sink batch writer', () => {
     for (const code of ['22P02', '23505', '42703']) assert.equal(isDataError(Object.assign(new Error(code), { code })), true, code);
     for (const code of ['57P01', '08006', 'ECONNREFUSED', '22']) assert.equal(isDataError(Object.assign(new Error(code), { code })), false, code);
     assert.equal(isDataError(new Error('no code')), false);
+  });
+
+  it('prepares statements of at most chunkSize rows, duplicates reduced to the last, parameters in the text pg would send', async () => {
+    const target = { table: 't', columns: [col('k', 'text'), col('ts', 'timestamp with time zone'), col('v', 'bigint')], conflictKey: ['k', 'ts'] };
+    const w = new BatchWriter(null as unknown as Pool, [target], { chunkSize: 2 }); // prepare() never touches the pool
+    const rec = (k: string, v: string) => ({ ref: k + v, rows: [[0, [k, '2026-11-28T00:00:00.000000Z', v]]] as [number, unknown[]][] });
+    const records = [rec('a', '1'), rec('b"q', '2'), rec('a', '3'), rec('c', '4')];
+    const sync = w.prepare(records);
+    const sliced = await w.prepareAsync(records);
+    assert.deepEqual(sliced, sync);
+    assert.deepEqual(sync.statements.map((st) => st.params), [
+      ['{"a","b\\"q"}', '{"2026-11-28T00:00:00.000000Z","2026-11-28T00:00:00.000000Z"}', '{"3","2"}'],
+      ['{"c"}', '{"2026-11-28T00:00:00.000000Z"}', '{"4"}'],
+    ]);
+    assert.equal(sync.records, records);
   });
 });

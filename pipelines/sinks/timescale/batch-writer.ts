@@ -9,6 +9,9 @@
  *   backoff until they succeed or the writer is closed: the caller stops consuming meanwhile.
  * - A batch the database refuses for its data is split in halves until the refused records are
  *   isolated; they are returned (for the dead-letter topic) with the database's message.
+ * - prepareAsync() does the client's share of a write (dedupe, columns, pg's array text) up front
+ *   and in slices, so the sink can do it while the database still writes the previous batch
+ *   without holding up that write's next statement.
  */
 import type { Pool, PoolClient } from 'pg';
 import { logger } from '../../../lib/log';
@@ -16,6 +19,10 @@ import { sqlType } from '../../../lib/db/avro-columns';
 import type { Target } from './tables/types';
 
 const log = logger('timescale-writer');
+// pg's own parameter serialisation (arrays -> '{...}' text, dates, buffers): prepared parameters
+// are exactly what pg would send at query time. Not in pg's type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): unknown };
 const listening = new WeakSet<PoolClient>();
 
 /** SQLSTATE classes that describe the data, not the connection: retrying cannot help. */
@@ -29,6 +36,11 @@ export function isDataError(e: unknown): boolean {
 /** One Kafka record's rows: [target index, row] pairs. */
 export interface PendingRecord<R = unknown> { ref: R; rows: [number, unknown[]][] }
 export interface RejectedRecord<R = unknown> { ref: R; error: string; sqlState: string | null }
+/** A batch's statements, parameters serialised: see prepare(). */
+export interface PreparedBatch<R = unknown> { records: PendingRecord<R>[]; statements: { target: number; params: unknown[] }[] }
+
+/** Lets pending I/O callbacks (a query's answer) run before the next slice of CPU work. */
+export const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
 /** Arrays and jsonb travel as text (pg's array serialisation cannot nest them) and are cast in the SELECT. */
@@ -63,10 +75,47 @@ export class BatchWriter {
 
   close(): void { this.closed = true; }
 
-  async write<R>(records: PendingRecord<R>[], keepAlive?: () => Promise<void>): Promise<RejectedRecord<R>[]> {
+  /** The statements of a batch (rows deduplicated by key, last wins), parameters serialised. */
+  prepare<R>(records: PendingRecord<R>[], dedupe = true): PreparedBatch<R> {
+    return { records, statements: [...this.statements(records, dedupe)] };
+  }
+
+  /**
+   * prepare() in slices, yielding to the event loop after each statement: a write in flight
+   * meanwhile sends its next statement as soon as the database answers the previous one.
+   */
+  async prepareAsync<R>(records: PendingRecord<R>[]): Promise<PreparedBatch<R>> {
+    const statements: PreparedBatch['statements'] = [];
+    for (const st of this.statements(records, true)) {
+      statements.push(st);
+      await yieldToLoop();
+    }
+    return { records, statements };
+  }
+
+  private *statements(records: PendingRecord[], dedupe: boolean): Generator<PreparedBatch['statements'][number]> {
+    const byTarget = this.group(records, dedupe);
+    for (let t = 0; t < this.targets.length; t++) {
+      const rows = byTarget[t];
+      const n = this.targets[t].columns.length;
+      for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
+        const chunk = rows.slice(i, i + this.opts.chunkSize);
+        const cols: unknown[][] = Array.from({ length: n }, () => new Array(chunk.length));
+        for (let r = 0; r < chunk.length; r++) {
+          const row = chunk[r];
+          for (let c = 0; c < n; c++) cols[c][r] = row[c];
+        }
+        yield { target: t, params: cols.map((c) => prepareValue(c)) };
+      }
+    }
+  }
+
+  async write<R>(input: PendingRecord<R>[] | PreparedBatch<R>, keepAlive?: () => Promise<void>): Promise<RejectedRecord<R>[]> {
+    const batch = Array.isArray(input) ? this.prepare(input) : input;
+    const records = batch.records;
     if (records.length === 0) return [];
     try {
-      await this.withRetry(() => this.transaction(records, true), keepAlive);
+      await this.withRetry(() => this.transaction(batch), keepAlive);
       return [];
     } catch (e) {
       if (!isDataError(e)) throw e;
@@ -85,7 +134,7 @@ export class BatchWriter {
     const mid = records.length >> 1;
     for (const half of records.length === 1 ? [records] : [records.slice(0, mid), records.slice(mid)]) {
       try {
-        await this.withRetry(() => this.transaction(half, true), keepAlive);
+        await this.withRetry(() => this.transaction(this.prepare(half)), keepAlive);
         await keepAlive?.().catch(() => undefined); // a long search must not cost the group membership
       } catch (e) {
         if (!isDataError(e)) throw e;
@@ -114,8 +163,7 @@ export class BatchWriter {
     return out;
   }
 
-  private async transaction(records: PendingRecord[], dedupe: boolean): Promise<void> {
-    const byTarget = this.group(records, dedupe);
+  private async transaction(batch: PreparedBatch): Promise<void> {
     const client = await this.pool.connect();
     // A server that goes away mid-query makes the checked-out client emit 'error' (the pool only
     // listens on idle ones): without a listener that would crash the process. The query's own
@@ -124,7 +172,7 @@ export class BatchWriter {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      for (let t = 0; t < this.targets.length; t++) await this.insert(client, t, byTarget[t]);
+      for (const st of batch.statements) await client.query(this.sql[st.target], st.params);
       await client.query('COMMIT');
     } catch (e) {
       if (!isDataError(e)) broken = e as Error; // the connection may be dead: do not pool it again
@@ -132,19 +180,6 @@ export class BatchWriter {
       throw e;
     } finally {
       client.release(broken);
-    }
-  }
-
-  private async insert(client: PoolClient, t: number, rows: unknown[][]): Promise<void> {
-    const n = this.targets[t].columns.length;
-    for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
-      const chunk = rows.slice(i, i + this.opts.chunkSize);
-      const cols: unknown[][] = Array.from({ length: n }, () => new Array(chunk.length));
-      for (let r = 0; r < chunk.length; r++) {
-        const row = chunk[r];
-        for (let c = 0; c < n; c++) cols[c][r] = row[c];
-      }
-      await client.query(this.sql[t], cols);
     }
   }
 
