@@ -3,7 +3,7 @@
  *
  * Root only; brings the lab up and down itself (scripts/lab/*.sh; outside CI it skips when the
  * lab is already up, unless TAPLINE_LAB_REBUILD=1) and starts its own Kafka
- * (port 39292, temporary directory). An inventory file describes the four lab VMs and is
+ * (port 21292, temporary directory). An inventory file describes the four lab VMs and is
  * followed by the inventory-file connector (fs.watch). HTTP traffic runs between VMs while vm2
  * is moved from h1 to h2 with scripts/lab/migrate.sh and the inventory file is rewritten.
  *
@@ -37,7 +37,8 @@ import { vmEventsStage } from '../pipelines/stages/vm-events';
 import { LAB_DIR, lab, labAsync, labMissing } from './support/lab';
 
 const LAB = LAB_DIR;
-const KAFKA_PORT = 39292;
+// Below the ephemeral port range (32768-60999): an outgoing connection may hold any port in it.
+const KAFKA_PORT = 21292;
 
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;

@@ -216,7 +216,7 @@ describe('mirror connector -> Kafka @integration', function () {
 
   before(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-mirror-kafka-'));
-    broker = new KafkaBroker({ stateDir, port: 39192 });
+    broker = new KafkaBroker({ stateDir, port: 21192 }); // below the ephemeral range (32768-60999)
     const { brokers } = await broker.start();
     kafka = new KafkaClient({ brokers, clientId: 'mirror-test' });
     await kafka.ensureTopics([{ topic: TOPIC, partitions: 3 }]);

@@ -257,7 +257,8 @@ describe('pcap-live connector (fake device, fake slow Kafka)', () => {
 // ---------------------------------------------------------------------------------------------
 // @lab: live capture on the lab's monitor port, checked against tcpdump + tshark.
 
-const KAFKA_PORT = 39092;
+// Below the ephemeral port range (32768-60999): an outgoing connection may hold any port in it.
+const KAFKA_PORT = 21092;
 
 function labMissing(): string | null {
   try { loadCapAddon(); } catch (e) { return (e as Error).message; }

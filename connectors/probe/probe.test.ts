@@ -200,7 +200,7 @@ describe('probe connector -> Kafka @integration', function () {
 
   before(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-probe-kafka-'));
-    broker = new KafkaBroker({ stateDir, port: 39192 });
+    broker = new KafkaBroker({ stateDir, port: 21192 }); // below the ephemeral range (32768-60999)
     const { brokers } = await broker.start();
     kafka = new KafkaClient({ brokers, clientId: 'probe-test' });
     await kafka.ensureTopics([{ topic: PROBE_RESULT_TOPIC, partitions: 2 }]);

@@ -231,7 +231,7 @@ describe('sflow connector -> Kafka @integration', function () {
 
   before(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-sflow-kafka-'));
-    broker = new KafkaBroker({ stateDir, port: 39192 });
+    broker = new KafkaBroker({ stateDir, port: 21192 }); // below the ephemeral range (32768-60999)
     const { brokers } = await broker.start();
     kafka = new KafkaClient({ brokers, clientId: 'sflow-test' });
     await kafka.ensureTopics([{ topic: PACKETS, partitions: 3 }, { topic: INTERFACE_COUNTERS_TOPIC, partitions: 3 }]);
