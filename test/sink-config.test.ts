@@ -48,7 +48,8 @@ describe('sink configuration and rows', () => {
     const get = (n: string) => row[cols.findIndex((c) => c.name === n)];
     assert.equal(get('ts'), '2014-01-14T17:04:01.819644Z');
     assert.equal(get('request_ts'), null);
-    assert.equal(get('tunnel_id'), '5');
+    assert.equal(get('tunnel_id'), 5, 'a long that fits a double exactly is a number');
+    assert.equal(rowBuilder(cols)({ ts_ns: 0n, tunnel_id: 2n ** 60n })[cols.findIndex((c) => c.name === 'tunnel_id')], '1152921504606846976', 'a larger one keeps its digits');
     assert.equal(get('dns_id'), null, 'a null nested record gives null columns');
     assert.equal(get('tls_supported_versions'), '{772,771}');
     assert.equal(get('tls_alpn'), '{"h2"}');

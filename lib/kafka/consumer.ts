@@ -82,7 +82,7 @@ export class TaplineConsumer {
           key: m.key,
           value: m.value,
           timestampMs: Number(m.timestamp),
-          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v === undefined ? '' : String(v)])),
+          headers: textHeaders(m.headers),
         }));
         await handler({ topic: batch.topic, partition: batch.partition, messages: msgs, highWatermark: BigInt(batch.highWatermark) }, { heartbeat });
         const last = batch.messages[batch.messages.length - 1];
@@ -113,3 +113,16 @@ export class TaplineConsumer {
   }
 }
 
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Header values as text; most messages have none, and they share one empty object (no allocation per message). */
+function textHeaders(h: Record<string, unknown> | undefined): Record<string, string> {
+  if (h === undefined) return NO_HEADERS;
+  let out: Record<string, string> | null = null;
+  for (const k in h) {
+    out ??= {};
+    const v = h[k];
+    out[k] = v === undefined ? '' : String(v);
+  }
+  return out ?? NO_HEADERS;
+}

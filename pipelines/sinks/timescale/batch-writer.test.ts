@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { ColumnDef } from '../../../lib/db/avro-columns';
 import type { Pool } from 'pg';
 import { BatchWriter, isDataError, unnestUpsertSql } from './batch-writer';
+import { arrayLiteral } from './column-batch';
 
 const col = (name: string, pgType: string): ColumnDef => ({ name, pgType, nullable: false, path: [name], conv: 'text' });
 
@@ -25,11 +26,22 @@ describe('timescale sink batch writer', () => {
     const records = [rec('a', '1'), rec('b"q', '2'), rec('a', '3'), rec('c', '4')];
     const sync = w.prepare(records);
     const sliced = await w.prepareAsync(records);
-    assert.deepEqual(sliced, sync);
+    assert.deepEqual(sliced.statements, sync.statements);
     assert.deepEqual(sync.statements.map((st) => st.params), [
       ['{"a","b\\"q"}', '{"2026-11-28T00:00:00.000000Z","2026-11-28T00:00:00.000000Z"}', '{"3","2"}'],
       ['{"c"}', '{"2026-11-28T00:00:00.000000Z"}', '{"4"}'],
     ]);
-    assert.equal(sync.records, records);
+    assert.equal(sync.records(), records);
+    assert.deepEqual(sync.added, [4]);
+  });
+
+  it('writes array literals as pg would: strings quoted and escaped, numbers and booleans bare, NULLs, buffers as hex', () => {
+    const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): unknown }; // eslint-disable-line @typescript-eslint/no-require-imports
+    const values = ['a', 'b"q', 'c\\d', '', 'NULL', ' sp ', '{x,y}', 7, -1.5, 2n ** 60n, true, null, undefined, Buffer.from([0, 255]), NaN];
+    const ours = arrayLiteral(values, 0, values.length);
+    assert.equal(ours, '{"a","b\\"q","c\\\\d","","NULL"," sp ","{x,y}",7,-1.5,1152921504606846976,true,NULL,NULL,"\\\\x00ff",NaN}');
+    // pg's own serialisation quotes every element; PostgreSQL reads both the same way
+    assert.equal((prepareValue(values) as string).replace(/"(-?[\d.]+|true|NaN)"/g, '$1').replace('\\\\x00ff', '"\\\\x00ff"'), ours);
+    assert.equal(arrayLiteral(values, 1, 3), '{"b\\"q","c\\\\d"}');
   });
 });

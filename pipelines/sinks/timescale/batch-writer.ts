@@ -9,20 +9,19 @@
  *   backoff until they succeed or the writer is closed: the caller stops consuming meanwhile.
  * - A batch the database refuses for its data is split in halves until the refused records are
  *   isolated; they are returned (for the dead-letter topic) with the database's message.
- * - prepareAsync() does the client's share of a write (dedupe, columns, pg's array text) up front
- *   and in slices, so the sink can do it while the database still writes the previous batch
- *   without holding up that write's next statement.
+ * - Rows are collected as columns (column-batch.ts); prepareAsync() turns them into the array
+ *   parameters up front and in slices, so the sink can do it while the database still writes the
+ *   previous batch without holding up that write's next statement.
  */
 import type { Pool, PoolClient } from 'pg';
 import { logger } from '../../../lib/log';
 import { sqlType } from '../../../lib/db/avro-columns';
 import type { Target } from './tables/types';
+import { ColumnBatch, arrayLiteral, type PendingRecord } from './column-batch';
+
+export type { PendingRecord } from './column-batch';
 
 const log = logger('timescale-writer');
-// pg's own parameter serialisation (arrays -> '{...}' text, dates, buffers): prepared parameters
-// are exactly what pg would send at query time. Not in pg's type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): unknown };
 const listening = new WeakSet<PoolClient>();
 
 /** SQLSTATE classes that describe the data, not the connection: retrying cannot help. */
@@ -33,11 +32,18 @@ export function isDataError(e: unknown): boolean {
   return typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.includes(code.slice(0, 2));
 }
 
-/** One Kafka record's rows: [target index, row] pairs. */
-export interface PendingRecord<R = unknown> { ref: R; rows: [number, unknown[]][] }
 export interface RejectedRecord<R = unknown> { ref: R; error: string; sqlState: string | null }
-/** A batch's statements, parameters serialised: see prepare(). */
-export interface PreparedBatch<R = unknown> { records: PendingRecord<R>[]; statements: { target: number; params: unknown[] }[] }
+/**
+ * A batch's statements, parameters serialised (see prepare()). `records()` gives each record's
+ * rows again, for the rare batch the database refuses (searched record by record).
+ */
+export interface PreparedBatch<R = unknown> {
+  refs: R[];
+  /** Rows per target the records produced, duplicates included. */
+  added: number[];
+  statements: { target: number; params: string[] }[];
+  records(): PendingRecord<R>[];
+}
 
 /** Lets pending I/O callbacks (a query's answer) run before the next slice of CPU work. */
 export const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -75,45 +81,56 @@ export class BatchWriter {
 
   close(): void { this.closed = true; }
 
-  /** The statements of a batch (rows deduplicated by key, last wins), parameters serialised. */
-  prepare<R>(records: PendingRecord<R>[], dedupe = true): PreparedBatch<R> {
-    return { records, statements: [...this.statements(records, dedupe)] };
+  /** An empty batch to add records' rows to (rows deduplicated by conflict key, last wins). */
+  batch<R>(dedupe = true): ColumnBatch<R> { return new ColumnBatch<R>(this.targets, this.keyIdx, dedupe); }
+
+  /**
+   * The statements of a batch, parameters serialised. For a ColumnBatch, `rebuild` gives a
+   * record's rows again should the database refuse the batch.
+   */
+  prepare<R>(input: PendingRecord<R>[] | ColumnBatch<R>, rebuild?: (ref: R) => PendingRecord<R>, dedupe = true): PreparedBatch<R> {
+    const { batch, records } = this.columnsOf(input, rebuild, dedupe);
+    return { refs: batch.refs, added: batch.added, statements: [...this.statements(batch)], records };
   }
 
   /**
    * prepare() in slices, yielding to the event loop after each statement: a write in flight
    * meanwhile sends its next statement as soon as the database answers the previous one.
    */
-  async prepareAsync<R>(records: PendingRecord<R>[]): Promise<PreparedBatch<R>> {
+  async prepareAsync<R>(input: PendingRecord<R>[] | ColumnBatch<R>, rebuild?: (ref: R) => PendingRecord<R>): Promise<PreparedBatch<R>> {
+    const { batch, records } = this.columnsOf(input, rebuild, true);
     const statements: PreparedBatch['statements'] = [];
-    for (const st of this.statements(records, true)) {
+    for (const st of this.statements(batch)) {
       statements.push(st);
       await yieldToLoop();
     }
-    return { records, statements };
+    return { refs: batch.refs, added: batch.added, statements, records };
   }
 
-  private *statements(records: PendingRecord[], dedupe: boolean): Generator<PreparedBatch['statements'][number]> {
-    const byTarget = this.group(records, dedupe);
+  private columnsOf<R>(input: PendingRecord<R>[] | ColumnBatch<R>, rebuild: ((ref: R) => PendingRecord<R>) | undefined, dedupe: boolean) {
+    if (Array.isArray(input)) {
+      const batch = this.batch<R>(dedupe);
+      for (const r of input) batch.add(r.ref, r.rows);
+      return { batch, records: () => input };
+    }
+    if (!rebuild) throw new Error('a column batch needs a rebuild function (its records\' rows are not kept)');
+    return { batch: input, records: () => input.refs.map(rebuild) };
+  }
+
+  private *statements(batch: ColumnBatch): Generator<PreparedBatch['statements'][number]> {
+    batch.seal();
     for (let t = 0; t < this.targets.length; t++) {
-      const rows = byTarget[t];
-      const n = this.targets[t].columns.length;
-      for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
-        const chunk = rows.slice(i, i + this.opts.chunkSize);
-        const cols: unknown[][] = Array.from({ length: n }, () => new Array(chunk.length));
-        for (let r = 0; r < chunk.length; r++) {
-          const row = chunk[r];
-          for (let c = 0; c < n; c++) cols[c][r] = row[c];
-        }
-        yield { target: t, params: cols.map((c) => prepareValue(c)) };
+      const n = batch.rows(t);
+      for (let i = 0; i < n; i += this.opts.chunkSize) {
+        const end = Math.min(n, i + this.opts.chunkSize);
+        yield { target: t, params: batch.columns[t].map((values) => arrayLiteral(values, i, end)) };
       }
     }
   }
 
   async write<R>(input: PendingRecord<R>[] | PreparedBatch<R>, keepAlive?: () => Promise<void>): Promise<RejectedRecord<R>[]> {
     const batch = Array.isArray(input) ? this.prepare(input) : input;
-    const records = batch.records;
-    if (records.length === 0) return [];
+    if (batch.refs.length === 0) return [];
     try {
       await this.withRetry(() => this.transaction(batch), keepAlive);
       return [];
@@ -121,7 +138,7 @@ export class BatchWriter {
       if (!isDataError(e)) throw e;
     }
     const rejected: RejectedRecord<R>[] = [];
-    await this.bisect(records, rejected, keepAlive);
+    await this.bisect(batch.records(), rejected, keepAlive);
     return rejected;
   }
 
@@ -144,25 +161,6 @@ export class BatchWriter {
     }
   }
 
-  /** Rows per target, deduplicated by conflict key (last wins) when `dedupe`. */
-  private group(records: PendingRecord[], dedupe: boolean): unknown[][][] {
-    const out: unknown[][][] = this.targets.map(() => []);
-    if (!dedupe) {
-      for (const r of records) for (const [t, row] of r.rows) out[t].push(row);
-      return out;
-    }
-    const seen = this.targets.map(() => new Map<string, number>());
-    for (const r of records) {
-      for (const [t, row] of r.rows) {
-        const idx = this.keyIdx[t];
-        const key = idx.length === 3 ? `${row[idx[0]]}\u0000${row[idx[1]]}\u0000${row[idx[2]]}` : idx.map((i) => String(row[i])).join('\u0000');
-        const at = seen[t].get(key);
-        if (at === undefined) { seen[t].set(key, out[t].length); out[t].push(row); } else out[t][at] = row;
-      }
-    }
-    return out;
-  }
-
   private async transaction(batch: PreparedBatch): Promise<void> {
     const client = await this.pool.connect();
     // A server that goes away mid-query makes the checked-out client emit 'error' (the pool only
@@ -171,9 +169,14 @@ export class BatchWriter {
     if (!listening.has(client)) { client.on('error', () => undefined); listening.add(client); }
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      for (const st of batch.statements) await client.query(this.sql[st.target], st.params);
-      await client.query('COMMIT');
+      // The whole transaction is queued at once: pg sends each command as soon as the previous
+      // one completes, from its socket handler, so the database does not wait for this process's
+      // event loop (busy decoding the next slice) between statements. After a failed statement
+      // the rest fail too (or COMMIT rolls back): the first failure is the cause.
+      const done = await Promise.allSettled([client.query('BEGIN'),
+        ...batch.statements.map((st) => client.query(this.sql[st.target], st.params)), client.query('COMMIT')]);
+      const failed = done.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (e) {
       if (!isDataError(e)) broken = e as Error; // the connection may be dead: do not pool it again
       else await client.query('ROLLBACK').catch(() => undefined);

@@ -3,11 +3,17 @@
  * (PostgreSQL's precision), built from the BigInt nanoseconds without floats.
  */
 
+// The text up to the whole second, for the last second converted: consecutive timestamps of a
+// batch mostly share it, and Date + toISOString were most of a conversion's cost.
+let lastSec = NaN;
+let lastPrefix = '';
+
 export function nsToIso(ns: bigint | number): string {
   // One BigInt division, then exact Number arithmetic (microseconds since 1970 stay below 2^53
   // until the year 2255): this runs for every timestamp column of every row the sink writes.
   const micros = Number(BigInt(ns) / 1000n);
-  const ms = Math.floor(micros / 1000);
-  const us = micros - ms * 1000;
-  return `${new Date(ms).toISOString().slice(0, 23)}${us < 10 ? '00' : us < 100 ? '0' : ''}${us}Z`;
+  const sec = Math.floor(micros / 1_000_000);
+  if (sec !== lastSec) { lastSec = sec; lastPrefix = new Date(sec * 1000).toISOString().slice(0, 20); }
+  const frac = String(micros - sec * 1_000_000);
+  return `${lastPrefix}${'000000'.slice(frac.length)}${frac}Z`;
 }

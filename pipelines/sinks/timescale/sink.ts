@@ -22,6 +22,21 @@ import { SPEC_NAMES, tableSpec, type TableSpec } from './tables';
 
 /** Records decoded between two yields to the event loop (~2 ms of work). */
 const DECODE_SLICE = 500;
+/** Statements (of batchSize rows) per slice: per transaction and offset commit. */
+const SLICE_STATEMENTS = 2;
+/**
+ * Slices decoded ahead of the database. Enough to cover a fetch: kafkajs fetches the next batches
+ * only once the handler has returned from the last one, and parsing 4 MB per partition takes a
+ * while, during which the database would otherwise idle.
+ */
+const MAX_QUEUED = 8;
+
+/** A record's rows, in the order its spec emits them. */
+function rowsOf(spec: TableSpec, record: Record<string, unknown>, raw: Buffer, repeat: number): [number, unknown[]][] {
+  const out: [number, unknown[]][] = [];
+  spec.rows(record, { raw, repeat }, (t, row) => { out.push([t, row]); });
+  return out;
+}
 
 export const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 
@@ -75,7 +90,10 @@ export class TimescaleSink {
   private ends: Map<string, EndOffsets> | null = null;
   private readonly completion = new Completion();
   private closed = false;
+  /** The last queued slice's database write, and its offset commit (which follows every earlier one). */
+  private writes: Promise<void> = Promise.resolve();
   private inflight: Promise<void> = Promise.resolve();
+  private readonly queued: Promise<void>[] = [];
   private readonly cfg: ReturnType<typeof TimescaleSinkConfigSchema.parse>;
 
   constructor(cfg: TimescaleSinkConfig, private readonly opts: SinkOptions) {
@@ -140,18 +158,38 @@ export class TimescaleSink {
 
   private complete(): boolean { return [...(this.ends?.values() ?? [])].every((e) => e.complete); }
 
+  /**
+   * A fetched batch (one partition, up to 4 MB) is decoded and written in slices of
+   * SLICE_STATEMENTS statements, each its own transaction followed by its offset commit: the
+   * database starts on the first slice while the rest is decoded, instead of idling through a
+   * whole batch's decode.
+   */
   private async onBatch(batch: InBatch, heartbeat: () => Promise<void>): Promise<void> {
     const lane = this.lanes.get(batch.topic);
     if (!lane) return;
     const ends = this.ends?.get(batch.topic);
     const source = `${batch.topic}/${batch.partition}`;
-    const pending: PendingRecord<InMessage>[] = [];
-    const deadLetters: OutMessage[] = [];
+    const sliceSize = this.cfg.batchSize * SLICE_STATEMENTS;
+    let rows = lane.writer.batch<InMessage>();
+    // A message's rows are not kept (columns are); should the database refuse a slice, they are
+    // built again from the message, with the repeat count it had (repeatOf() is stateful).
+    const repeats = new Map<InMessage, number>();
+    let deadLetters: OutMessage[] = [];
     let lastOffset: bigint | null = null;
     let received = 0;
+    const flush = async () => {
+      this.metrics.received(received);
+      const rebuild = (m: InMessage): PendingRecord<InMessage> =>
+        ({ ref: m, rows: rowsOf(lane.spec, lane.codec.decode(m.value!), m.value!, repeats.get(m) ?? 0) });
+      const prepared = await lane.writer.prepareAsync(rows, rebuild);
+      await this.enqueue(lane, batch, source, prepared, deadLetters, lastOffset, heartbeat);
+      rows = lane.writer.batch<InMessage>();
+      deadLetters = [];
+      received = 0;
+    };
     let sliced = 0;
     for (const m of batch.messages) {
-      // decode in slices: the write in flight sends its next statement in between
+      // decode in slices: a write in flight sends its next statement in between
       if (++sliced % DECODE_SLICE === 0) await yieldToLoop();
       if (ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
       if (ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
@@ -163,36 +201,50 @@ export class TimescaleSink {
         if (m.value === null) throw new Error('message has no value (tombstone)');
         const record = lane.codec.decode(m.value);
         stage = 'ROW_INVALID';
-        const rows: [number, unknown[]][] = [];
-        lane.spec.rows(record, { raw: m.value, repeat: this.repeatOf(source, m.offset, m.value) }, (t, row) => { rows.push([t, row]); });
-        pending.push({ ref: m, rows });
+        const repeat = this.repeatOf(source, m.offset, m.value);
+        if (repeat !== 0) repeats.set(m, repeat);
+        rows.add(m, rowsOf(lane.spec, record, m.value, repeat));
       } catch (e) {
         this.deadLetter(deadLetters, m.key, m.value, isTaplineError(e) ? e.code : stage, errorMessage(e), `${source}/${m.offset}`);
       }
+      if (received >= sliceSize) await flush();
     }
-    this.metrics.received(received);
-    // One write in flight: this batch was decoded and its statements prepared while the previous
-    // one was being written (client CPU overlaps database time), in slices so that write's next
-    // statement is not held up. Waiting for it here is the backpressure: while the database is
-    // down, no further batch is fetched.
-    const prepared = await lane.writer.prepareAsync(pending);
-    await this.inflight;
-    const write = this.writeAndCommit(lane, batch, source, prepared, deadLetters, lastOffset, heartbeat);
-    write.catch(() => undefined); // observed by the next batch, by completion or by close()
-    this.inflight = write;
+    if (received > 0 || deadLetters.length > 0) await flush();
   }
 
-  private async writeAndCommit(lane: Lane, batch: InBatch, source: string, prepared: PreparedBatch<InMessage>, deadLetters: OutMessage[],
+  /**
+   * Queues a slice's write and offset commit. Writes run one after the other, and so do commits,
+   * but a commit overlaps the next slice's write; a slice's offsets are committed only after its
+   * own database commit and every earlier slice's offsets. A failure rejects every later step
+   * (nothing is committed past it); at most MAX_QUEUED slices wait, which is the backpressure:
+   * while the database is down, no further batch is fetched.
+   */
+  private async enqueue(lane: Lane, batch: InBatch, source: string, prepared: PreparedBatch<InMessage>, deadLetters: OutMessage[],
     lastOffset: bigint | null, heartbeat: () => Promise<void>): Promise<void> {
-    const pending = prepared.records;
+    while (this.queued.length >= MAX_QUEUED) await this.queued.shift();
+    const written = this.writes.then(() => this.writeSlice(lane, source, prepared, deadLetters, heartbeat));
+    const committed = Promise.all([written, this.inflight]).then(() => this.commitSlice(batch, deadLetters, lastOffset));
+    written.catch(() => undefined); // observed through `committed`
+    committed.catch(() => undefined); // observed by a later slice, by completion or by close()
+    this.writes = written;
+    this.inflight = committed;
+    this.queued.push(committed);
+  }
+
+  private async writeSlice(lane: Lane, source: string, prepared: PreparedBatch<InMessage>, deadLetters: OutMessage[], heartbeat: () => Promise<void>): Promise<void> {
     const rejected = await lane.writer.write(prepared, heartbeat);
-    const bad = new Set(rejected.map((r) => r.ref));
     for (const r of rejected) this.deadLetter(deadLetters, r.ref.key, r.ref.value, 'DB_REJECTED', r.error, `${source}/${r.ref.offset}`);
-    this.metrics.sent(pending.length - rejected.length);
-    for (const p of pending) {
-      if (bad.has(p.ref)) continue;
-      for (const [t] of p.rows) { const table = lane.spec.targets[t].table; this.rowsByTable.set(table, (this.rowsByTable.get(table) ?? 0) + 1); }
+    this.metrics.sent(prepared.refs.length - rejected.length);
+    const added = [...prepared.added];
+    if (rejected.length) {
+      // the refused records' rows were not written
+      const bad = new Set(rejected.map((r) => r.ref));
+      for (const p of prepared.records()) if (bad.has(p.ref)) for (const [t] of p.rows) added[t]--;
     }
+    added.forEach((n, t) => { if (n === 0) return; const table = lane.spec.targets[t].table; this.rowsByTable.set(table, (this.rowsByTable.get(table) ?? 0) + n); });
+  }
+
+  private async commitSlice(batch: InBatch, deadLetters: OutMessage[], lastOffset: bigint | null): Promise<void> {
     if (deadLetters.length) await this.producer!.send(this.cfg.deadLetterTopic, deadLetters);
     if (lastOffset !== null) {
       await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: lastOffset + 1n }]);

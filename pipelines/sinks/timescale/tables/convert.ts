@@ -5,6 +5,8 @@
 import type { ColumnDef } from '../../../../lib/db/avro-columns';
 import { nsToIso } from '../rows';
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 type Getter = (rec: Record<string, unknown>) => unknown;
 
 function getter(path: string[]): Getter {
@@ -39,7 +41,8 @@ export function converter(c: ColumnDef): (v: unknown) => unknown {
         return lastOut;
       };
     }
-    case 'long': return (v) => (v == null ? null : String(v));
+    // A number when exact (no string to allocate and keep until the write), else the digits.
+    case 'long': return (v) => (v == null ? null : typeof v === 'bigint' && v >= -SAFE && v <= SAFE ? Number(v) : typeof v === 'number' ? v : String(v));
     case 'json': return (v) => (v == null ? null : JSON.stringify(v, jsonReplacer));
     case 'array': return (v) => (v == null ? null : pgArray(v as unknown[]));
     default: return (v) => (v === undefined ? null : v);
