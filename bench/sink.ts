@@ -27,7 +27,7 @@ import { AvroCodec } from '../schemas';
 import type { FlowWindow } from '../schemas/types';
 import { sqlType } from '../lib/db/avro-columns';
 import { TimescaleSink, migrateSinkSchema } from '../pipelines/sinks/timescale';
-import { unnestUpsertSql } from '../pipelines/sinks/timescale/batch-writer';
+import { BatchWriter, unnestUpsertSql } from '../pipelines/sinks/timescale/batch-writer';
 import { flowWindows } from '../pipelines/sinks/timescale/tables/flow-windows';
 import { syntheticFlowWindows } from '../pipelines/sinks/timescale/tables/fixtures';
 import { Completion } from '../pipelines/runtime/bounded';
@@ -87,6 +87,30 @@ async function viaSink(s: Services, pool: pg.Pool, topic: string, run: string, m
   return rate;
 }
 
+/**
+ * The sink's own CPU per row, no Kafka and no database: Avro decode, rows into column arrays,
+ * array parameters (what BatchWriter.prepare sends). Best of 5 passes over the same messages.
+ */
+function clientWork(values: Buffer[]): number {
+  const codec = new AvroCodec<Record<string, unknown>>(flowWindows.schema);
+  const writer = new BatchWriter(null as never, flowWindows.targets, { chunkSize: CHUNK }); // prepare() never touches the pool
+  let best = Infinity;
+  for (let pass = 0; pass < 5; pass++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < values.length; i += 2 * CHUNK) {
+      const batch = writer.batch<number>();
+      for (let j = i; j < Math.min(values.length, i + 2 * CHUNK); j++) {
+        const rows: [number, unknown[]][] = [];
+        flowWindows.rows(codec.decode(values[j]), { raw: values[j], repeat: 0 }, (t, row) => { rows.push([t, row]); });
+        batch.add(j, rows);
+      }
+      writer.prepare(batch, () => { throw new Error('not written'); });
+    }
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / values.length);
+  }
+  return best;
+}
+
 /** Kafka fetch + Avro decode only, no database: the most any sink on this consumer can do. */
 async function consumeOnly(s: Services, topic: string): Promise<number> {
   const codec = new AvroCodec<FlowWindow>('flow-window.v1');
@@ -127,6 +151,9 @@ async function main(): Promise<void> {
     const chunks = () => columnArrays(syntheticFlowWindows(run, ROWS));
     console.log(`${ROWS} flow windows on ${topic} (4 partitions); statements of ${CHUNK} rows`);
     console.log(`Kafka consume + Avro decode only (no database, the sink's ceiling): ${fmt(await consumeOnly(s, topic))}`);
+    const encoded = syntheticFlowWindows(run, ROWS).map((w) => codec.encode(w));
+    console.log(`sink client work (Avro decode, rows into columns, array parameters; no Kafka, no database): ${clientWork(encoded).toFixed(2)} us/row`);
+    encoded.length = 0;
 
     // Embedded TimescaleDB: flow_windows hypertable, emptied before every run; alternate runs.
     await migrateSinkSchema(s.pool);
