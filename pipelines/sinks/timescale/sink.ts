@@ -94,6 +94,7 @@ export class TimescaleSink {
   private writes: Promise<void> = Promise.resolve();
   private inflight: Promise<void> = Promise.resolve();
   private readonly queued: Promise<void>[] = [];
+  private failure: Error | null = null;
   private readonly cfg: ReturnType<typeof TimescaleSinkConfigSchema.parse>;
 
   constructor(cfg: TimescaleSinkConfig, private readonly opts: SinkOptions) {
@@ -165,6 +166,9 @@ export class TimescaleSink {
    * whole batch's decode.
    */
   private async onBatch(batch: InBatch, heartbeat: () => Promise<void>): Promise<void> {
+    // A failed write or commit fails every later batch (nothing after it may be committed), at
+    // once rather than when the queue is next full: the consumer's error handling takes over.
+    if (this.failure) throw this.failure;
     const lane = this.lanes.get(batch.topic);
     if (!lane) return;
     const ends = this.ends?.get(batch.topic);
@@ -225,7 +229,7 @@ export class TimescaleSink {
     const written = this.writes.then(() => this.writeSlice(lane, source, prepared, deadLetters, heartbeat));
     const committed = Promise.all([written, this.inflight]).then(() => this.commitSlice(batch, deadLetters, lastOffset));
     written.catch(() => undefined); // observed through `committed`
-    committed.catch(() => undefined); // observed by a later slice, by completion or by close()
+    committed.catch((e: Error) => { this.failure ??= e; }); // thrown by the next batch, by completion, by close()
     this.writes = written;
     this.inflight = committed;
     this.queued.push(committed);
