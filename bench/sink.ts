@@ -27,6 +27,7 @@ import { AvroCodec } from '../schemas';
 import type { FlowWindow } from '../schemas/types';
 import { sqlType } from '../lib/db/avro-columns';
 import { TimescaleSink, migrateSinkSchema } from '../pipelines/sinks/timescale';
+import { rowsOf } from '../pipelines/sinks/timescale/sink';
 import { BatchWriter, unnestUpsertSql } from '../pipelines/sinks/timescale/batch-writer';
 import { flowWindows } from '../pipelines/sinks/timescale/tables/flow-windows';
 import { syntheticFlowWindows } from '../pipelines/sinks/timescale/tables/fixtures';
@@ -109,9 +110,7 @@ function clientWork(values: Buffer[]): number {
     for (let i = 0; i < values.length; i += 2 * CHUNK) {
       const batch = writer.batch<number>();
       for (let j = i; j < Math.min(values.length, i + 2 * CHUNK); j++) {
-        const rows: [number, unknown[]][] = [];
-        flowWindows.rows(codec.decode(values[j]), { raw: values[j], repeat: 0 }, (t, row) => { rows.push([t, row]); });
-        batch.add(j, rows);
+        batch.add(j, rowsOf(flowWindows, codec.decode(values[j]), values[j], 0));
       }
       writer.prepare(batch, () => { throw new Error('not written'); });
     }

@@ -51,7 +51,7 @@ export class ColumnBatch<R = unknown> {
   readonly columns: unknown[][][];
   private readonly seen: Map<string, number>[] | null;
 
-  constructor(private readonly targets: Target[], private readonly keyIdx: number[][], dedupe = true) {
+  constructor(targets: Target[], private readonly keyIdx: number[][], dedupe = true) {
     this.columns = targets.map((t) => t.columns.map(() => []));
     this.added = targets.map(() => 0);
     this.seen = dedupe ? targets.map(() => new Map<string, number>()) : null;
@@ -80,6 +80,4 @@ export class ColumnBatch<R = unknown> {
 
   /** Done adding: the key index is not needed for the write. */
   seal(): void { this.seen?.forEach((m) => m.clear()); }
-
-  get targetCount(): number { return this.targets.length; }
 }

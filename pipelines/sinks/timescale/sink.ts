@@ -32,7 +32,7 @@ const SLICE_STATEMENTS = 2;
 const MAX_QUEUED = 8;
 
 /** A record's rows, in the order its spec emits them. */
-function rowsOf(spec: TableSpec, record: Record<string, unknown>, raw: Buffer, repeat: number): [number, unknown[]][] {
+export function rowsOf(spec: TableSpec, record: Record<string, unknown>, raw: Buffer, repeat: number): [number, unknown[]][] {
   const out: [number, unknown[]][] = [];
   spec.rows(record, { raw, repeat }, (t, row) => { out.push([t, row]); });
   return out;
