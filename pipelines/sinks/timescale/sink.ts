@@ -1,7 +1,7 @@
 /**
  * The TimescaleDB sink: the stage topics (one TableSpec each, tables/) into their hypertables.
  * Per batch (one topic partition): decode (poison -> dead-letter), rows per spec, upsert all
- * rows in one transaction (while the next batch is fetched and decoded), dead-letter the
+ * rows in one transaction (a plain insert, an upsert where a key exists; while the next batch is fetched and decoded), dead-letter the
  * records the database refuses, then commit the Kafka offsets — never before the database commit, so a crash re-delivers and the upsert makes the
  * replay harmless. While the database is unreachable the batch handler retries with backoff,
  * which stops consumption (heart-beating meanwhile) until it is back.
@@ -105,6 +105,8 @@ export class TimescaleSink {
   readonly rowsByTable = new Map<string, number>();
 
   get writerRetries(): number { return [...this.lanes.values()].reduce((n, l) => n + l.writer.retries, 0); }
+  /** Transactions whose plain insert met an existing key and were written again as upserts (batch-writer.ts). */
+  get writerConflicts(): number { return [...this.lanes.values()].reduce((n, l) => n + l.writer.conflicts, 0); }
 
   async start(): Promise<void> {
     const topics = await this.existingTopics(sinkTopics(this.cfg));
