@@ -17,36 +17,9 @@ import path from 'node:path';
 import { KafkaBroker } from '../lib/services/kafka-broker';
 import { KafkaClient, type OutMessage } from '../lib/kafka';
 import { PcapFileConnector } from '../connectors/pcap-file';
-import { readCapture } from '../lib/pcap';
+import { buildFile } from './bench-capture';
 
-const SOURCE = path.resolve(__dirname, '../../shared/pcaps/zeek_echo-connections.pcap');
 const arg = (n: string) => { const i = process.argv.indexOf(`--${n}`); return i >= 0 ? process.argv[i + 1] : undefined; };
-
-async function buildFile(packets: number): Promise<string> {
-  const file = path.join(os.tmpdir(), `tapline-bench-publish-${packets}.pcap`);
-  if (fs.existsSync(file)) return file;
-  const recs: { ts: bigint; data: Buffer; wire: number }[] = [];
-  for await (const r of readCapture(SOURCE)) recs.push({ ts: r.ts_ns, data: Buffer.from(r.data), wire: r.wireLen });
-  const span = recs[recs.length - 1].ts - recs[0].ts + 1_000_000n;
-  const fd = fs.openSync(`${file}.tmp`, 'w');
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b23c4d, 0); hdr.writeUInt16LE(2, 4); hdr.writeUInt16LE(4, 6); hdr.writeUInt32LE(262144, 16); hdr.writeUInt32LE(1, 20);
-  fs.writeSync(fd, hdr);
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < packets; i++) {
-    const r = recs[i % recs.length];
-    const ts = r.ts + span * BigInt(Math.floor(i / recs.length));
-    const h = Buffer.alloc(16);
-    h.writeUInt32LE(Number(ts / 1_000_000_000n), 0); h.writeUInt32LE(Number(ts % 1_000_000_000n), 4);
-    h.writeUInt32LE(r.data.length, 8); h.writeUInt32LE(r.wire, 12);
-    chunks.push(h, r.data);
-    if (chunks.length > 20_000) { fs.writeSync(fd, Buffer.concat(chunks)); chunks.length = 0; }
-  }
-  fs.writeSync(fd, Buffer.concat(chunks));
-  fs.closeSync(fd);
-  fs.renameSync(`${file}.tmp`, file);
-  return file;
-}
 
 /** Summaries in the topic: every message is a PacketBatch whose header tapline.count says how many. */
 async function countIn(kafka: KafkaClient, topic: string): Promise<bigint> {

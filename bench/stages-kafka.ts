@@ -5,7 +5,7 @@
  *
  *   npm run bench:stages-kafka [-- --packets 300000]
  *
- * Input: the bench capture of bench/publish.ts (zeek_echo-connections.pcap repeated with shifted
+ * Input: the bench capture (bench-capture.ts: zeek_echo-connections.pcap repeated with shifted
  * timestamps), published once by the pcap-file connector (not timed).
  */
 import fs from 'node:fs';
@@ -22,6 +22,7 @@ import { fuseStages } from '../pipelines/runtime/fuse';
 import type { StageDefinition } from '../pipelines/runtime/types';
 import type { PacketSummary } from '../schemas/types';
 import { Completion } from '../pipelines/runtime/bounded';
+import { buildFile } from './bench-capture';
 
 const arg = (n: string, d: number) => { const i = process.argv.indexOf(`--${n}`); return i >= 0 ? Number(process.argv[i + 1]) : d; };
 
@@ -42,8 +43,7 @@ async function consumeOnly(kafka: KafkaClient, topic: string, def: StageDefiniti
 
 async function main(): Promise<void> {
   const packets = arg('packets', 300_000);
-  const file = path.join(os.tmpdir(), `tapline-bench-publish-${packets}.pcap`);
-  if (!fs.existsSync(file)) throw new Error(`run \`npm run bench:publish -- --packets ${packets}\` first to build ${file}`);
+  const file = await buildFile(packets);
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-bench-stages-'));
   const broker = new KafkaBroker({ stateDir, port: 19492, heap: '-Xmx1g' });
   const { brokers } = await broker.start();

@@ -1,6 +1,8 @@
 /** Connector `pcap-live`: live capture on a device (libpcap via the cap addon) -> PacketSummary records on Kafka. */
 import type { ConnectorRegistration } from '../registry';
-import { PcapLiveConnector, loadCapAddon, openCapDevice, dropPrivileges, anchoredClock, readInterfaceCounters } from './pcap-live';
+import { PcapLiveConnector } from './pcap-live';
+import { loadCapAddon, openCapDevice } from './device';
+import { anchoredClock, dropPrivileges, readInterfaceCounters } from './host';
 import { PcapLiveConfigSchema, type PcapLiveConfig } from './config';
 
 export { PcapLiveConnector, PcapLiveConfigSchema, type PcapLiveConfig, loadCapAddon, openCapDevice, dropPrivileges, anchoredClock, readInterfaceCounters };

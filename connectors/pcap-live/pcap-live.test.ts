@@ -18,7 +18,9 @@ import type { PacketSummary } from '../../schemas/types';
 import { CAPTURE_HEALTH_SCHEMA, type CaptureHealth } from '../../schemas/capture-health';
 import { connectorRegistry, createConnector } from '../registry';
 import { PcapLiveConfigSchema, type PcapLiveConfig } from './config';
-import { anchoredClock, loadCapAddon, PcapLiveConnector, type LiveCapture } from './pcap-live';
+import { PcapLiveConnector } from './pcap-live';
+import { loadCapAddon, type LiveCapture } from './device';
+import { anchoredClock } from './host';
 import { lab, labAsync, labMissing as labToolsMissing } from '../../test/support/lab';
 
 /** Ethernet + IPv4 + UDP 10.0.0.1:sport -> 10.0.0.2:53 with `payload` bytes, written into `buf`. */
@@ -540,7 +542,7 @@ describe('pcap-live on the lab virtual switch, real Kafka, tcpdump/tshark as ref
   it('a failed open does not crash the process later (cap 0.2.1 destructor bug, worked around)', () => {
     // Without the workaround, garbage-collecting a cap whose open() failed is a SIGSEGV/abort.
     const script = `
-      const { openCapDevice } = require('./connectors/pcap-live/pcap-live');
+      const { openCapDevice } = require('./connectors/pcap-live/device');
       for (const [dev, filter] of [['tl-mon-h1', 'tcp portt 80'], ['tl-no-such0', ''], ['tl-mon-h1', 'port 99999']]) {
         try { openCapDevice({ device: dev, filter, bufferSize: 1 << 20 }); } catch (e) { console.log('refused: ' + e.code); }
       }
