@@ -111,7 +111,7 @@ describe('exactly-once aggregation survives SIGKILLed workers @integration', fun
       await new Promise((r) => setTimeout(r, 200));
     }
     while ((await committed(kafka, group)) <= scaleStart && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 200));
-    assert.ok(restoredBy(0).size > 0 && restoredBy(1).size > 0, `both workers own partitions (${[...restoredBy(0)]} / ${[...restoredBy(1)]})`);
+    assert.ok(restoredBy(0).size > 0 && restoredBy(1).size > 0, `both workers own partitions (${[...restoredBy(0)]} / ${[...restoredBy(1)]}); their logs' ends:\n${logs.map((l) => l.slice(-3000)).join('\n---\n')}`);
     pair[0].kill('SIGTERM');
     await new Promise((r) => pair[0].once('exit', r));
     while (restoredBy(1).size < 4 && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 200));

@@ -73,6 +73,10 @@ export function renderServerProperties(o: ResolvedKafkaBrokerOptions, dataDir: s
     'offsets.topic.replication.factor=1',
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
+    // One node needs no 50 coordinator partitions (the default): creating them is most of the
+    // first consumer group join's and the first transaction's wait on a fresh broker.
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.num.partitions=4',
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
