@@ -62,7 +62,7 @@ export function register(program: Command): void {
       const def = createStage(name, cfg);
       await withServices(cfg, async (s) => {
         const runner = new StageRunner(def, { kafka: s.kafka, deadLetterTopic: cfg.topics.deadLetter, bounded: opts.bounded,
-          groupId: opts.group, guarantee: cfg.kafka.guarantee });
+          groupId: opts.group, guarantee: cfg.kafka.guarantee, commitIntervalMs: cfg.kafka.commitIntervalMs });
         await runner.start();
         await runUntilSignal(cfg, `stage ${name}`, runner.done(), () => runner.close());
       });

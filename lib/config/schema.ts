@@ -22,6 +22,8 @@ export const ConfigSchema = z.object({
     maxBytesPerPartition: z.number().int().min(1024).default(4 * 1024 * 1024),
     guarantee: z.enum(['exactly_once', 'at_least_once']).default('exactly_once')
       .describe('stages: Kafka transactions with changelog-backed state, or idempotent at-least-once'),
+    commitIntervalMs: z.number().int().min(0).max(60_000).default(100)
+      .describe('exactly_once stages: a transaction covers the batches of up to this many ms (0 = one per fetched batch); a caught-up task commits at once'),
   }).strict().default({}),
   timescale: z.object({
     url: z.string().regex(/^postgres(ql)?:\/\//, 'postgres://user@host:port/db').nullable().default(null)

@@ -1,9 +1,12 @@
 /**
  * Runs a stage against Kafka, one task per assigned input partition.
  *
- * exactly_once (default): per input batch, one Kafka transaction per task carries the outputs,
- * the dead letters, the changelog records of every store key the batch changed, and the input
- * offsets. A task's transactional id is <group>-<topic>-<partition>: whoever takes a partition
+ * exactly_once (default): one Kafka transaction per task carries the outputs, the dead letters,
+ * the changelog records of every store key changed since the last one, and the input offsets.
+ * A transaction covers the batches of up to `commitIntervalMs` (Kafka Streams' commit.interval.ms
+ * under EOS, 100 ms): per fetched batch, the transaction's round trips and markers would cost more
+ * than the processing. A task caught up with its partition commits at once (no result waits for
+ * the interval), and a timer commits a task that was left with uncommitted progress. A task's transactional id is <group>-<topic>-<partition>: whoever takes a partition
  * over (restart, rebalance) fences the previous owner before restoring the stores from the
  * changelog, so nothing is lost or counted twice. Downstream consumers read committed only.
  *
@@ -34,14 +37,42 @@ export interface RunnerOptions {
   /** Stop at the end offsets seen at start (from committed offsets, or exactly `range`). */
   bounded?: boolean;
   range?: OffsetRange;
+  /**
+   * exactly_once: the longest a task's processed records wait for their transaction, in ms
+   * (default 100; 0 = a transaction per fetched batch). Replays of an offset range always commit
+   * per batch: their consumer resumes after the last handled batch, not at the committed offsets.
+   */
+  commitIntervalMs?: number;
 }
 
-interface Slot<V> { task: Task<V>; txn: TransactionalProducer | null }
+export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+
+/** A commit of a task that was dropped meanwhile (see Slot.closed): nothing of it may be committed. */
+class TaskDropped extends Error {}
+
+interface Slot<V> {
+  task: Task<V>;
+  txn: TransactionalProducer | null;
+  /** records processed (or dead letters waiting) since the last commit took its snapshot */
+  uncommitted: boolean;
+  deadLetters: OutMessage[];
+  lastCommitMs: number;
+  /** commits run one after the other (a timer's and a batch's may overlap otherwise) */
+  committing: Promise<void>;
+  timer: NodeJS.Timeout | null;
+  /**
+   * Dropped (revoked, restarted, failed): its progress is abandoned. A deferred commit must not
+   * run then: it would reconnect the producer and fence the partition's next task.
+   */
+  closed: boolean;
+}
 
 export class StageRunner<V> {
   readonly metrics: ComponentMetrics;
   private readonly log;
   private readonly slots = new Map<number, Promise<Slot<V>>>();
+  /** each slot once its creation has finished (onAssigned must decide without awaiting) */
+  private readonly settled = new WeakMap<Promise<Slot<V>>, Slot<V>>();
   private consumer: TaplineConsumer | null = null;
   private globals: GlobalFollower | null = null;
   private producer: TaplineProducer | null = null;
@@ -50,12 +81,18 @@ export class StageRunner<V> {
   private finished = false;
   private closed = false;
   private readonly completion = new Completion();
+  /** a deferred (timer) commit that failed: thrown by the next batch, so the consumer restarts from the committed offsets */
+  private failure: Error | null = null;
   readonly guarantee: Guarantee;
+  private readonly commitIntervalMs: number;
+  /** Commits made (exactly_once: Kafka transactions), for tests and benchmarks. */
+  commits = 0;
 
   constructor(readonly def: StageDefinition<V>, private readonly opts: RunnerOptions) {
     this.metrics = new ComponentMetrics(def.name);
     this.log = logger(def.name);
     this.guarantee = opts.guarantee ?? 'exactly_once';
+    this.commitIntervalMs = this.guarantee === 'exactly_once' && !opts.range ? opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS : 0;
   }
 
   get groupId(): string { return this.opts.groupId ?? `tapline-${this.def.name}`; }
@@ -94,15 +131,25 @@ export class StageRunner<V> {
 
   done(): Promise<void> { return this.completion.promise; }
 
-  /** Partitions taken away by a rebalance: their tasks go (their state is in the changelog). */
+  /**
+   * After every group join. Partitions taken away: their tasks go (their state is in the
+   * changelog). Partitions kept whose task has uncommitted progress go too: kafkajs resumes every
+   * partition at its committed offset after a join, so that task would count those records twice;
+   * a fresh task restores the committed state instead.
+   */
   private async onAssigned(partitions: number[]): Promise<void> {
+    const dropped: [number, Promise<Slot<V>>, string][] = [];
     for (const [p, pending] of [...this.slots]) {
-      if (partitions.includes(p)) continue;
-      this.slots.delete(p);
+      const kept = partitions.includes(p);
+      const settled = this.settled.get(pending);
+      if (kept && !(settled && settled.uncommitted)) continue;
+      this.slots.delete(p); // at once, before the next batch can reach the old task
+      dropped.push([p, pending, kept ? 'uncommitted progress is read again from the committed offsets' : 'partition revoked']);
+    }
+    for (const [p, pending, why] of dropped) {
       const slot = await pending.catch(() => null);
-      slot?.task.close();
-      await slot?.txn?.close();
-      this.log.info({ partition: p }, 'partition revoked');
+      if (slot) await this.dropSlot(slot);
+      this.log.info({ partition: p }, why);
     }
     // Take the new partitions over now (fence the previous owner, restore the stores) rather
     // than at their first record, as Kafka Streams does: a partition with no new input is still
@@ -114,8 +161,10 @@ export class StageRunner<V> {
   private slot(partition: number): Promise<Slot<V>> {
     let s = this.slots.get(partition);
     if (!s) {
-      s = this.createSlot(partition);
+      const created = this.createSlot(partition);
+      s = created;
       this.slots.set(partition, s);
+      s.then((slot) => { this.settled.set(created, slot); }, () => undefined);
       s.catch(() => { if (this.slots.get(partition) === s) this.slots.delete(partition); });
     }
     return s;
@@ -132,14 +181,14 @@ export class StageRunner<V> {
       const n = await restoreTask(this.opts.kafka, this.groupId, task);
       this.log.info({ partition, records: n, ms: Date.now() - t0, streamTime: String(task.streamTimeNs) }, 'task restored');
     }
-    return { task, txn };
+    return { task, txn, uncommitted: false, deadLetters: [], lastCommitMs: Date.now(), committing: Promise.resolve(), timer: null, closed: false };
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
+    if (this.failure) { const f = this.failure; this.failure = null; throw f; }
     if (this.finished) return;
     const slot = await this.slot(batch.partition);
-    const { task } = slot;
-    const deadLetters: OutMessage[] = [];
+    const { task, deadLetters } = slot;
     for (const m of batch.messages) {
       if (this.ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
       if (this.ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
@@ -163,18 +212,65 @@ export class StageRunner<V> {
         task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: this.def.timestampOf(value) });
       }
     }
+    slot.uncommitted = true;
     this.metrics.streamTime(task.streamTimeNs);
-    try {
-      await this.commit(slot, deadLetters, false);
-    } catch (e) {
-      // The task's memory is now ahead of what Kafka holds: drop it; the consumer restarts from
-      // the committed offsets and the next owner restores the committed state.
-      this.slots.delete(batch.partition);
-      task.close();
-      await slot.txn?.close();
-      this.metrics.error('KAFKA_COMMIT');
-      throw e;
+    // Caught up (a transaction marker may follow the last record): commit now, nothing more is
+    // coming to share the transaction with. Otherwise at most every commitIntervalMs.
+    const last = batch.messages[batch.messages.length - 1];
+    const caughtUp = last === undefined || batch.highWatermark - (last.offset + 1n) <= 1n;
+    if (this.commitIntervalMs === 0 || caughtUp || Date.now() - slot.lastCommitMs >= this.commitIntervalMs) {
+      await this.commitSlot(batch.partition, slot, false);
+    } else if (slot.timer === null) {
+      slot.timer = setTimeout(() => {
+        slot.timer = null;
+        if (slot.closed) return;
+        this.commitSlot(batch.partition, slot, false).catch((e: Error) => {
+          if (this.closed || e instanceof TaskDropped) return; // abandoned on purpose
+          this.log.error({ partition: batch.partition, err: e.message }, 'deferred commit failed: the consumer restarts from the committed offsets');
+          this.failure ??= e;
+        });
+      }, Math.max(0, slot.lastCommitMs + this.commitIntervalMs - Date.now()));
     }
+  }
+
+  /** Abandons a task: no commit of it starts any more, one in flight ends first, then its producer closes. */
+  private async dropSlot(slot: Slot<V>): Promise<void> {
+    if (slot.closed) return;
+    slot.closed = true;
+    if (slot.timer) { clearTimeout(slot.timer); slot.timer = null; }
+    await slot.committing;
+    slot.task.close();
+    await slot.txn?.close();
+  }
+
+  /**
+   * Commits what the task did since the last commit (after any commit still in flight). On
+   * failure the task's memory is ahead of what Kafka holds: the task is dropped, and the
+   * consumer restarts from the committed offsets while the next owner restores the committed state.
+   */
+  private commitSlot(partition: number, slot: Slot<V>, final: boolean): Promise<void> {
+    if (slot.timer) { clearTimeout(slot.timer); slot.timer = null; }
+    const run = slot.committing.then(async () => {
+      if (slot.closed) throw new TaskDropped(`the task of partition ${partition} was dropped; its progress is read again from the committed offsets`);
+      if (!slot.uncommitted && !final) return;
+      slot.uncommitted = false;
+      const deadLetters = slot.deadLetters.splice(0);
+      slot.lastCommitMs = Date.now();
+      try {
+        await this.commit(slot, deadLetters, final);
+        this.commits++;
+      } catch (e) {
+        const current = this.slots.get(partition);
+        if (current && this.settled.get(current) === slot) this.slots.delete(partition);
+        slot.closed = true;
+        slot.task.close();
+        await slot.txn?.close();
+        this.metrics.error('KAFKA_COMMIT');
+        throw e;
+      }
+    });
+    slot.committing = run.catch(() => undefined);
+    return run;
   }
 
   private outputs(task: Task<V>, deadLetters: OutMessage[]): { topic: string; messages: OutMessage[] }[] {
@@ -207,10 +303,13 @@ export class StageRunner<V> {
     if (this.finished) return;
     this.finished = true;
     try {
-      for (const pending of this.slots.values()) {
+      // A deferred commit failed and no batch came after it to restart the consumer: the records
+      // since the last commit are in no task any more. Fail loudly rather than end without them.
+      if (this.failure) throw this.failure;
+      for (const [partition, pending] of this.slots) {
         const slot = await pending;
         slot.task.punctuate(END_OF_STREAM);
-        await this.commit(slot, [], true);
+        await this.commitSlot(partition, slot, true);
       }
       this.completion.resolve();
     } catch (e) {
@@ -226,8 +325,7 @@ export class StageRunner<V> {
     await this.consumer?.close().catch(() => undefined);
     for (const pending of this.slots.values()) {
       const s = await pending.catch(() => null);
-      s?.task.close();
-      await s?.txn?.close();
+      if (s) await this.dropSlot(s);
     }
     this.slots.clear();
     await this.producer?.close().catch(() => undefined);
