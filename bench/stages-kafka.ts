@@ -5,6 +5,9 @@
  *
  *   npm run bench:stages-kafka [-- --packets 300000]
  *
+ * Last, aggregate exactly-once through 64 KB fetches: a transaction per batch against the
+ * default commit interval (kafka.commitIntervalMs).
+ *
  * Input: the bench capture (bench-capture.ts: zeek_echo-connections.pcap repeated with shifted
  * timestamps), published once by the pcap-file connector (not timed).
  */
@@ -88,6 +91,19 @@ async function main(): Promise<void> {
         console.log(`${`${name} ${guarantee}`.padEnd(38)}: ${got.toLocaleString()} summaries/s with start-up (${(got / ceiling).toFixed(2)} of the ceiling); `
           + `first batch after ${f ? (Number(f.at - t0) / 1e6).toFixed(0) : '-'} ms, ${steady.toLocaleString()} summaries/s after it (${(steady / ceiling).toFixed(2)}); ${r.metrics.totals.sent} records out`);
       }
+    }
+    // A worker behind its partition through small fetches (64 KB: one message per batch here):
+    // a transaction per batch against the default commit interval.
+    const small = new KafkaClient({ brokers, clientId: 'bench-stages-small', maxBytesPerPartition: 64 * 1024 });
+    try {
+      for (const commitIntervalMs of [0, 100]) {
+        const r = new StageRunner(stages[0][1](), { kafka: small, deadLetterTopic: `${topic}.dlq`, groupId: `bench-small-${commitIntervalMs}-${run}`, bounded: true, commitIntervalMs });
+        t0 = process.hrtime.bigint();
+        await r.start(); await r.done(); await r.close();
+        console.log(`aggregate exactly_once, 64 KB fetches, commitIntervalMs ${String(commitIntervalMs).padEnd(3)}: ${rate(r.metrics.totals.received, t0).toLocaleString()} summaries/s with start-up, ${r.commits} transactions`);
+      }
+    } finally {
+      await small.close();
     }
   } finally {
     await kafka.close();

@@ -6,9 +6,12 @@
  * A transaction covers the batches of up to `commitIntervalMs` (Kafka Streams' commit.interval.ms
  * under EOS, 100 ms): per fetched batch, the transaction's round trips and markers would cost more
  * than the processing. A task caught up with its partition commits at once (no result waits for
- * the interval), and a timer commits a task that was left with uncommitted progress. A task's transactional id is <group>-<topic>-<partition>: whoever takes a partition
- * over (restart, rebalance) fences the previous owner before restoring the stores from the
- * changelog, so nothing is lost or counted twice. Downstream consumers read committed only.
+ * the interval), and a timer commits a task that was left with uncommitted progress.
+ * A task's transactional id is <group>-<topic>-<partition>: whoever takes a partition over
+ * (restart, rebalance) fences the previous owner before restoring the stores from the changelog,
+ * so nothing is lost or counted twice. Downstream consumers read committed only. A task skips
+ * records below its next offset: the consumer resumes at the committed offset after a group join,
+ * which may be behind what a kept task holds (or behind a commit that landed just after it was read).
  *
  * at_least_once: outputs are produced (idempotent producer) and then the input offsets that are
  * safe are committed: nothing before them lives only in memory. Replays may re-emit windows.
@@ -133,23 +136,20 @@ export class StageRunner<V> {
 
   /**
    * After every group join. Partitions taken away: their tasks go (their state is in the
-   * changelog). Partitions kept whose task has uncommitted progress go too: kafkajs resumes every
-   * partition at its committed offset after a join, so that task would count those records twice;
-   * a fresh task restores the committed state instead.
+   * changelog). Partitions kept keep their task: kafkajs resumes them at the committed offset,
+   * and onBatch skips what the task already holds (below its next offset).
    */
   private async onAssigned(partitions: number[]): Promise<void> {
-    const dropped: [number, Promise<Slot<V>>, string][] = [];
+    const revoked: [number, Promise<Slot<V>>][] = [];
     for (const [p, pending] of [...this.slots]) {
-      const kept = partitions.includes(p);
-      const settled = this.settled.get(pending);
-      if (kept && !(settled && settled.uncommitted)) continue;
-      this.slots.delete(p); // at once, before the next batch can reach the old task
-      dropped.push([p, pending, kept ? 'uncommitted progress is read again from the committed offsets' : 'partition revoked']);
+      if (partitions.includes(p)) continue;
+      this.slots.delete(p); // at once, before a batch can reach the old task
+      revoked.push([p, pending]);
     }
-    for (const [p, pending, why] of dropped) {
+    for (const [p, pending] of revoked) {
       const slot = await pending.catch(() => null);
       if (slot) await this.dropSlot(slot);
-      this.log.info({ partition: p }, why);
+      this.log.info({ partition: p }, 'partition revoked');
     }
     // Take the new partitions over now (fence the previous owner, restore the stores) rather
     // than at their first record, as Kafka Streams does: a partition with no new input is still
@@ -179,6 +179,11 @@ export class StageRunner<V> {
       await txn.connect();
       const t0 = Date.now();
       const n = await restoreTask(this.opts.kafka, this.groupId, task);
+      // The restored state includes every record below the committed offset, read now (after the
+      // fencing, so no transaction of a previous owner is still landing). The consumer may start
+      // below it (it fetched the offset before a last commit landed): onBatch skips those.
+      const committed = (await this.opts.kafka.committedOffsets(this.groupId, this.def.input.topic)).get(partition) ?? -1n;
+      if (committed > task.nextOffset) task.nextOffset = committed;
       this.log.info({ partition, records: n, ms: Date.now() - t0, streamTime: String(task.streamTimeNs) }, 'task restored');
     }
     return { task, txn, uncommitted: false, deadLetters: [], lastCommitMs: Date.now(), committing: Promise.resolve(), timer: null, closed: false };
@@ -192,6 +197,10 @@ export class StageRunner<V> {
     for (const m of batch.messages) {
       if (this.ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
       if (this.ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
+      // Delivered again (the consumer resumed at the committed offset after a group join while
+      // this task had gone further, or a commit landed after the consumer read the offset): the
+      // task already holds it.
+      if (m.offset < task.nextOffset) continue;
       let values: V[];
       try {
         if (m.value === null) throw new Error('message has no value (tombstone)');
