@@ -6,7 +6,8 @@
  * A transaction covers the batches of up to `commitIntervalMs` (Kafka Streams' commit.interval.ms
  * under EOS, 100 ms): per fetched batch, the transaction's round trips and markers would cost more
  * than the processing. A task caught up with its partition commits at once (no result waits for
- * the interval), and a timer commits a task that was left with uncommitted progress.
+ * the interval), and a timer commits a task that was left with uncommitted progress. A task's
+ * transaction runs while its next batch is fetched and processed (one in flight per task).
  * A task's transactional id is <group>-<topic>-<partition>: whoever takes a partition over
  * (restart, rebalance) fences the previous owner before restoring the stores from the changelog,
  * so nothing is lost or counted twice. Downstream consumers read committed only. A task skips
@@ -225,21 +226,29 @@ export class StageRunner<V> {
     this.metrics.streamTime(task.streamTimeNs);
     // Caught up (a transaction marker may follow the last record): commit now, nothing more is
     // coming to share the transaction with. Otherwise at most every commitIntervalMs.
+    if (this.commitIntervalMs === 0) { await this.commitSlot(batch.partition, slot, false); return; }
     const last = batch.messages[batch.messages.length - 1];
     const caughtUp = last === undefined || batch.highWatermark - (last.offset + 1n) <= 1n;
-    if (this.commitIntervalMs === 0 || caughtUp || Date.now() - slot.lastCommitMs >= this.commitIntervalMs) {
-      await this.commitSlot(batch.partition, slot, false);
+    if (caughtUp || Date.now() - slot.lastCommitMs >= this.commitIntervalMs) {
+      // One transaction in flight per task: this batch was processed while the previous one
+      // committed; wait for that, then commit in the background while the next batch is fetched
+      // and processed (a failure is thrown by the next batch: the consumer restarts).
+      await slot.committing;
+      if (slot.closed) { const f = this.failure ?? new Error(`partition ${batch.partition}: the task was dropped`); this.failure = null; throw f; }
+      this.commitInBackground(batch.partition, slot);
     } else if (slot.timer === null) {
-      slot.timer = setTimeout(() => {
-        slot.timer = null;
-        if (slot.closed) return;
-        this.commitSlot(batch.partition, slot, false).catch((e: Error) => {
-          if (this.closed || e instanceof TaskDropped) return; // abandoned on purpose
-          this.log.error({ partition: batch.partition, err: e.message }, 'deferred commit failed: the consumer restarts from the committed offsets');
-          this.failure ??= e;
-        });
-      }, Math.max(0, slot.lastCommitMs + this.commitIntervalMs - Date.now()));
+      slot.timer = setTimeout(() => { slot.timer = null; this.commitInBackground(batch.partition, slot); },
+        Math.max(0, slot.lastCommitMs + this.commitIntervalMs - Date.now()));
     }
+  }
+
+  private commitInBackground(partition: number, slot: Slot<V>): void {
+    if (slot.closed) return;
+    this.commitSlot(partition, slot, false).catch((e: Error) => {
+      if (this.closed || e instanceof TaskDropped) return; // abandoned on purpose
+      this.log.error({ partition, err: e.message }, 'commit failed: the consumer restarts from the committed offsets');
+      this.failure ??= e;
+    });
   }
 
   /** Abandons a task: no commit of it starts any more, one in flight ends first, then its producer closes. */
