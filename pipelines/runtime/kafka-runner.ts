@@ -75,7 +75,7 @@ export class StageRunner<V> {
   readonly metrics: ComponentMetrics;
   private readonly log;
   private readonly slots = new Map<number, Promise<Slot<V>>>();
-  /** each slot once its creation has finished (onAssigned must decide without awaiting) */
+  /** each slot once its creation has finished: a failed commit removes its slot only if it is still the partition's */
   private readonly settled = new WeakMap<Promise<Slot<V>>, Slot<V>>();
   private consumer: TaplineConsumer | null = null;
   private globals: GlobalFollower | null = null;
@@ -85,7 +85,7 @@ export class StageRunner<V> {
   private finished = false;
   private closed = false;
   private readonly completion = new Completion();
-  /** a deferred (timer) commit that failed: thrown by the next batch, so the consumer restarts from the committed offsets */
+  /** a background or timer commit that failed: thrown by the next batch, so the consumer restarts from the committed offsets */
   private failure: Error | null = null;
   readonly guarantee: Guarantee;
   private readonly commitIntervalMs: number;
@@ -224,9 +224,9 @@ export class StageRunner<V> {
     }
     slot.uncommitted = true;
     this.metrics.streamTime(task.streamTimeNs);
+    if (this.commitIntervalMs === 0) { await this.commitSlot(batch.partition, slot, false); return; }
     // Caught up (a transaction marker may follow the last record): commit now, nothing more is
     // coming to share the transaction with. Otherwise at most every commitIntervalMs.
-    if (this.commitIntervalMs === 0) { await this.commitSlot(batch.partition, slot, false); return; }
     const last = batch.messages[batch.messages.length - 1];
     const caughtUp = last === undefined || batch.highWatermark - (last.offset + 1n) <= 1n;
     if (caughtUp || Date.now() - slot.lastCommitMs >= this.commitIntervalMs) {
