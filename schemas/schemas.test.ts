@@ -61,7 +61,12 @@ describe('BigInt long encoding', () => {
   it('writes the same bytes as the Avro spec\'s zig-zag varint and reads back every edge value', () => {
     const { BigIntLong } = require('./bigint-long') as typeof import('./bigint-long');
     const cases = [0n, 1n, -1n, 63n, -64n, 64n, 2n ** 31n - 1n, -(2n ** 31n), 2n ** 53n - 1n, 2n ** 53n, -(2n ** 53n) - 1n,
-      1_700_000_000_123_456_789n, 2n ** 63n - 1n, -(2n ** 63n), 4_294_967_295n];
+      1_700_000_000_123_456_789n, 2n ** 63n - 1n, -(2n ** 63n), 4_294_967_295n,
+      // the reader keeps the BigInt of the last high half: same high half, then another, then back
+      1_700_000_000_123_456_790n, 1_700_000_000_123_456_789n + 2n ** 32n, 1_700_000_000_123_456_791n, -1_700_000_000_123_456_791n,
+      2n ** 53n + 1n, 2n ** 62n, 2n ** 62n + 2n ** 31n, 3n * 2n ** 32n + 5n,
+      // avsc's own number writer loses the sign of these (its zig-zag is floating point)
+      -5_414_875_034_976_825n, -(2n ** 52n) - 1n, -(2n ** 53n) + 1n, 2n ** 52n + 1n];
     for (const v of cases) {
       const buf = BigIntLong.toBuffer(v);
       assert.equal(BigIntLong.fromBuffer(buf), v, `round trip ${v}`);
@@ -73,6 +78,7 @@ describe('BigInt long encoding', () => {
       assert.deepEqual([...buf], ref, `spec bytes for ${v}`);
     }
     assert.equal(BigIntLong.fromBuffer(BigIntLong.toBuffer(42)), 42n, 'numbers are accepted on write');
+    assert.equal(BigIntLong.fromBuffer(BigIntLong.toBuffer(-5_414_875_034_976_825)), -5_414_875_034_976_825n, 'large negative numbers too');
     assert.throws(() => BigIntLong.toBuffer(2n ** 63n), /invalid "long"/);
     assert.throws(() => BigIntLong.toBuffer(1.5 as unknown as bigint), /invalid "long"/);
     assert.ok(t.ours);

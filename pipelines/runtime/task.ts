@@ -23,6 +23,10 @@ export class Task<V> {
   private readonly interval: bigint;
   /** next input offset after the last processed record */
   nextOffset = -1n;
+  /** the input offset nextOffset was derived from (the records of one batch message share it) */
+  private offsetSeen = -1n;
+  /** stream time at which the next punctuation is due (derived from lastPunctuated) */
+  private punctuateAt = 0n;
 
   constructor(readonly def: StageDefinition<V>, readonly partition: number, metrics: ComponentMetrics, log: Logger,
     globals: Map<string, GlobalTable<unknown>> = new Map()) {
@@ -65,6 +69,7 @@ export class Task<V> {
   restoreMeta(m: { streamTime: bigint; lastPunctuated: bigint }): void {
     this.streamTime = m.streamTime;
     this.lastPunctuated = m.lastPunctuated;
+    this.punctuateAt = this.nextPunctuation();
   }
 
   process(rec: StreamRecord<V>): void {
@@ -73,11 +78,12 @@ export class Task<V> {
     // time reached BEFORE it: lateness verdicts then do not depend on how input was batched.
     this.processor.process(rec);
     if (rec.timestampNs > this.streamTime) this.streamTime = rec.timestampNs;
-    this.nextOffset = rec.offset + 1n;
+    // BigInt arithmetic allocates: done once per input message, not once per record of a batch
+    if (rec.offset !== this.offsetSeen || this.nextOffset < 0n) { this.offsetSeen = rec.offset; this.nextOffset = rec.offset + 1n; }
     // Punctuation happens when stream time crosses a boundary of the punctuation interval,
     // decided record by record: so it falls at the same records however the input was fetched
     // or batched, and a restored task punctuates exactly where an uninterrupted one would.
-    if (this.streamTime >= this.nextPunctuation()) this.punctuate(this.streamTime);
+    if (this.streamTime >= this.punctuateAt) this.punctuate(this.streamTime);
   }
 
   private nextPunctuation(): bigint {
@@ -91,7 +97,7 @@ export class Task<V> {
     if (t <= this.lastPunctuated) return;
     // END_OF_STREAM ends one bounded run; it must not stay recorded (and be restored) as the
     // time reached, or a later run's punctuations would all look like the past.
-    if (t !== END_OF_STREAM) this.lastPunctuated = t;
+    if (t !== END_OF_STREAM) { this.lastPunctuated = t; this.punctuateAt = this.nextPunctuation(); }
     for (const s of this.stores.values()) s.currentOffset = -1n;
     this.processor.punctuate(t);
     for (const s of this.stores.values()) s.pack();

@@ -30,3 +30,28 @@ export function windowStarts(ts: bigint, w: WindowSpec): bigint[] {
 export function isClosed(start: bigint, w: WindowSpec, streamTime: bigint): boolean {
   return start + w.sizeNs + w.latenessNs <= streamTime;
 }
+
+/**
+ * The windows of the latest record, kept between records: consecutive packets mostly fall in
+ * the same advance step, and BigInt arithmetic allocates, so the starts and close times are
+ * computed once per step, not once per packet. The arrays are replaced, never mutated, when
+ * the step changes, so a caller may keep the ones it was given.
+ */
+export class WindowCursor {
+  /** the step [from, to) the arrays below belong to; empty until the first seek */
+  private from = 1n;
+  private to = 0n;
+  starts: bigint[] = [];
+  /** starts[i] + size + allowed lateness: stream time at which window i is final */
+  closes: bigint[] = [];
+
+  constructor(private readonly w: WindowSpec) {}
+
+  seek(ts: bigint): void {
+    if (ts >= this.from && ts < this.to) return;
+    this.starts = windowStarts(ts, this.w);
+    this.from = this.starts[this.starts.length - 1];
+    this.to = this.from + this.w.advanceNs;
+    this.closes = this.starts.map((s) => s + this.w.sizeNs + this.w.latenessNs);
+  }
+}

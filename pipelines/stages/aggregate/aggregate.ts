@@ -8,7 +8,7 @@ import { packetFlow, windowKey } from '../../../lib/flow-key';
 import type { FlowWindow, PacketSummary } from '../../../schemas/types';
 import { END_OF_STREAM, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
 import type { AggregateConfig } from './config';
-import { isClosed, windowSpec, windowStarts, type WindowSpec } from '../../runtime/windows';
+import { isClosed, WindowCursor, windowSpec, type WindowSpec } from '../../runtime/windows';
 
 export const FLOW_STORE = 'flow-windows';
 
@@ -33,9 +33,11 @@ export class AggregateProcessor implements Processor<PacketSummary> {
    * unknown: scan), so punctuations that close nothing do not walk every (packed) entry.
    */
   private nextClose = 0n;
+  private readonly cursor: WindowCursor;
 
   constructor(private readonly cfg: AggregateConfig) {
     this.w = windowSpec(cfg.windowMs, cfg.advanceMs, cfg.allowedLatenessMs);
+    this.cursor = new WindowCursor(this.w);
   }
 
   init(ctx: ProcessorContext): void {
@@ -50,10 +52,12 @@ export class AggregateProcessor implements Processor<PacketSummary> {
       return;
     }
     const ts = BigInt(p.ts_ns);
-    const starts = windowStarts(ts, this.w);
+    this.cursor.seek(ts);
+    const { starts, closes } = this.cursor;
     // ctx.streamTimeNs() is the time reached before this record (see runtime/task.ts). Late
     // means: even the newest window holding it has been emitted already.
-    if (isClosed(starts[starts.length - 1], this.w, this.ctx.streamTimeNs())) {
+    const streamTime = this.ctx.streamTimeNs();
+    if (closes[closes.length - 1] <= streamTime) {
       this.ctx.metrics.dropped('late');
       this.ctx.forward(this.cfg.lateTopic, rec.key, p);
       return;
@@ -61,18 +65,18 @@ export class AggregateProcessor implements Processor<PacketSummary> {
     const f = packetFlow(p);
     const e = f.e, k = f.key;
     const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
-    for (const w of starts) {
-      if (isClosed(w, this.w, this.ctx.streamTimeNs())) {
+    for (let i = 0; i < starts.length; i++) {
+      if (closes[i] <= streamTime) {
         this.ctx.metrics.dropped('late-hop'); // counted in the newer hops, too late for this one
         continue;
       }
+      const w = starts[i];
       const sk = windowKey(f, w);
       let s = this.store.get(sk);
       if (!s) {
         s = { w, k, proto: e.ip_proto, a: e.addr_a, pa: e.port_a, b: e.addr_b, pb: e.port_b, op: p.observation_point,
           pab: 0, bab: 0, pba: 0, bba: 0, syn: 0, synack: 0, fin: 0, rst: 0, zwin: 0, bad: 0, first: ts, last: ts };
-        const closeAt = w + this.w.sizeNs + this.w.latenessNs;
-        if (this.nextClose !== 0n && closeAt < this.nextClose) this.nextClose = closeAt;
+        if (this.nextClose !== 0n && closes[i] < this.nextClose) this.nextClose = closes[i];
       }
       addPacket(s, p, e.srcIsA, n, ts);
       this.store.put(sk, s);

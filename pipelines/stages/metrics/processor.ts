@@ -16,7 +16,8 @@ import { END_OF_STREAM, type GlobalTableView, type KeyValueStore, type Processor
 import type { MetricsConfig } from './config';
 import { icmpPacket } from './icmp';
 import { newDirState, newHandshake, tcpSegment, type DirState, type HandshakeState, type TcpContext } from './tcp';
-import { countPacket, newWindowAcc, tcpCounters, toFlowMetrics, RTT_KINDS, type EndpointVm, type WindowAcc } from './window';
+import { countPacket, newWindowAcc, tcpCounters, toFlowMetrics, RTT_KINDS, SecondCursor, type EndpointVm, type WindowAcc } from './window';
+import { WindowCursor, windowSpec } from '../../runtime/windows';
 
 export const CONN_STORE = 'metrics-conns';
 export const WINDOW_STORE = 'metrics-windows';
@@ -65,6 +66,9 @@ export class MetricsProcessor implements Processor<PacketSummary> {
   private readonly scanEveryNs: bigint;
   /** reused per packet: no allocation on the hot path */
   private readonly cx: TcpContext;
+  /** the current window's start and close time, and the current second, without BigInt arithmetic per packet */
+  private readonly window: WindowCursor;
+  private readonly second = new SecondCursor();
 
   constructor(private readonly cfg: MetricsConfig) {
     this.windowNs = BigInt(cfg.windowMs) * 1_000_000n;
@@ -73,6 +77,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     this.lingerNs = BigInt(cfg.closedLingerMs) * 1_000_000n;
     this.scanEveryNs = this.lingerNs > 0n && this.lingerNs < this.idleNs / 4n ? this.lingerNs : this.idleNs / 4n;
     this.cx = { cfg, acc: null, prev: [] };
+    this.window = new WindowCursor(windowSpec(cfg.windowMs, undefined, cfg.allowedLatenessMs));
   }
 
   init(ctx: ProcessorContext): void {
@@ -101,13 +106,13 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     const p = rec.value;
     if (p.src_ip === null || p.dst_ip === null) { this.ctx.metrics.dropped('not-ip'); return; }
     const ts = BigInt(p.ts_ns);
-    const w = ts - (((ts % this.windowNs) + this.windowNs) % this.windowNs);
+    this.window.seek(ts);
+    const w = this.window.starts[0], closeAt = this.window.closes[0];
     const f = packetFlow(p);
     const e = f.e, k = f.key;
     const dir: 0 | 1 = e.srcIsA ? 0 : 1;
 
     let acc: WindowAcc | null = null;
-    const closeAt = w + this.windowNs + this.latenessNs;
     if (closeAt <= this.ctx.streamTimeNs()) {
       this.ctx.metrics.dropped('late');
     } else {
@@ -119,7 +124,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
         if (closeAt < m.nextClose) { m.nextClose = closeAt; this.meta.put('meta', m); }
       }
       const n = p.sampling_rate > 1 ? p.sampling_rate : 1;
-      countPacket(acc, dir, ts, p.wire_len * n, n);
+      countPacket(acc, dir, ts, this.second.of(ts), p.wire_len * n, n);
       this.windows.put(wk, acc);
     }
     // Sampled packets (sFlow) carry no usable sequence or echo pairing.

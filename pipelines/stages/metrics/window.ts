@@ -45,13 +45,33 @@ export function newWindowAcc(w: bigint, id: FlowIdentity, ts: bigint): WindowAcc
     clientIsA: null, hsServer: null, hsClient: null, hsTotal: null, tcp: null };
 }
 
-export function countPacket(acc: WindowAcc, dir: 0 | 1, ts: bigint, wireBytes: number, n: number): void {
+/**
+ * The epoch second of a timestamp, kept between packets: BigInt division allocates, and
+ * consecutive packets mostly fall in the same second.
+ */
+export class SecondCursor {
+  private from = 1n;
+  private to = 0n;
+  private sec = 0;
+
+  of(ts: bigint): number {
+    if (ts < this.from || ts >= this.to) {
+      const s = ts / 1_000_000_000n - (ts < 0n && ts % 1_000_000_000n !== 0n ? 1n : 0n); // floor, also below 0
+      this.sec = Number(s);
+      this.from = s * 1_000_000_000n;
+      this.to = this.from + 1_000_000_000n;
+    }
+    return this.sec;
+  }
+}
+
+/** `sec`: the packet's epoch second (SecondCursor.of(ts)). */
+export function countPacket(acc: WindowAcc, dir: 0 | 1, ts: bigint, sec: number, wireBytes: number, n: number): void {
   acc.pkts[dir] += n;
   acc.bytes[dir] += wireBytes;
   if (ts < acc.first) acc.first = ts;
   if (ts > acc.last) acc.last = ts;
   // 1-second slots aligned to whole epoch seconds
-  const sec = Number(ts / 1_000_000_000n);
   const o = dir * 3;
   if (sec > acc.sec[o]) {
     if (acc.sec[o + 1] > acc.sec[o + 2]) acc.sec[o + 2] = acc.sec[o + 1];
