@@ -19,8 +19,8 @@ import { KafkaClient } from '../lib/kafka';
 import { PcapFileConnector } from '../connectors/pcap-file';
 import { StageRunner, type Guarantee } from '../pipelines/runtime/kafka-runner';
 import { InputCodec } from '../pipelines/runtime/input-codec';
-import { aggregateStage } from '../pipelines/stages/aggregate';
-import { metricsStage } from '../pipelines/stages/metrics';
+import { aggregateStage, type AggregatePacket } from '../pipelines/stages/aggregate';
+import { metricsStage, type MetricsPacket } from '../pipelines/stages/metrics';
 import { fuseStages } from '../pipelines/runtime/fuse';
 import type { StageDefinition } from '../pipelines/runtime/types';
 import type { PacketSummary } from '../schemas/types';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       ['aggregate', () => aggregateStage({ inputTopic: topic, outputTopic: `${topic}.flows`, lateTopic: `${topic}.late` })],
       ['metrics', () => metricsStage({ inputTopic: topic, outputTopic: `${topic}.metrics` })],
       // one worker doing both: one fetch, one decode, one transaction per batch for the two stages
-      ['aggregate+metrics fused', () => fuseStages([
+      ['aggregate+metrics fused', () => fuseStages<AggregatePacket & MetricsPacket>([
         aggregateStage({ inputTopic: topic, outputTopic: `${topic}.flows2`, lateTopic: `${topic}.late2` }),
         metricsStage({ inputTopic: topic, outputTopic: `${topic}.metrics2` })])],
     ];

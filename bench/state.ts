@@ -18,8 +18,8 @@ import { GlobalTable } from '../pipelines/runtime/global-table';
 import { ComponentMetrics } from '../lib/metrics';
 import { logger } from '../lib/log';
 import { fuseStages } from '../pipelines/runtime/fuse';
-import { aggregateStage } from '../pipelines/stages/aggregate';
-import { metricsStage } from '../pipelines/stages/metrics';
+import { aggregateStage, type AggregatePacket } from '../pipelines/stages/aggregate';
+import { metricsStage, type MetricsPacket } from '../pipelines/stages/metrics';
 import type { StageDefinition } from '../pipelines/runtime/types';
 
 const arg = (n: string, d: number) => { const i = process.argv.indexOf(`--${n}`); return i >= 0 ? Number(process.argv[i + 1]) : d; };
@@ -61,7 +61,7 @@ function measure(task: Task<PacketSummary>, base: number, n: number): Measure {
 
 function run(n: number, hotEntries: number | undefined): { inWindow: Measure; between: Measure } {
   const hot = hotEntries === undefined ? {} : { hotEntries };
-  const def = fuseStages([aggregateStage(hot), metricsStage(hot)]) as StageDefinition<PacketSummary>;
+  const def = fuseStages<AggregatePacket & MetricsPacket>([aggregateStage(hot), metricsStage(hot)]);
   const globals = new Map((def.globals ?? []).map((g) => [g.name, new GlobalTable<unknown>(g as never)]));
   const base = heap();
   const task = new Task(def, 0, new ComponentMetrics(`state-bench-${hotEntries}`), logger('state-bench'), globals);

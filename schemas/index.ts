@@ -114,6 +114,26 @@ export class AvroCodec<T = unknown> {
 
   /** Throws TaplineError AVRO_DECODE on a foreign fingerprint or a body that does not parse. */
   decode(buf: Buffer): T {
+    const body = this.body(buf);
+    try {
+      return this.type.fromBuffer(body) as T;
+    } catch (e) {
+      throw new TaplineError('AVRO_DECODE', this.name, `corrupt ${this.name} body: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Decodes a message of this schema with a reader schema that keeps only some fields (see projection()). */
+  decodeProjected<R>(buf: Buffer, p: Projection): R {
+    const body = this.body(buf);
+    try {
+      return p.type.fromBuffer(body, p.resolver) as R;
+    } catch (e) {
+      throw new TaplineError('AVRO_DECODE', this.name, `corrupt ${this.name} body: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** The Avro body after the header, once the header says this schema wrote it. */
+  private body(buf: Buffer): Buffer {
     let bodyAt: number;
     if (buf.length >= 5 && buf[0] === 0x00) {
       const id = buf.readUInt32BE(1);
@@ -132,10 +152,30 @@ export class AvroCodec<T = unknown> {
       }
       bodyAt = 10;
     }
-    try {
-      return this.type.fromBuffer(buf.subarray(bodyAt)) as T;
-    } catch (e) {
-      throw new TaplineError('AVRO_DECODE', this.name, `corrupt ${this.name} body: ${(e as Error).message}`, { cause: e });
-    }
+    return buf.subarray(bodyAt);
   }
+}
+
+/** A reader schema and its resolver against the writer schema (Avro schema resolution). */
+export interface Projection { type: avro.Type; resolver: avro.Resolver; fields: readonly string[] }
+
+/**
+ * A reader for messages of `writer` that decodes only `fields` of the record schema `record`
+ * (the whole message when writer = record, or the items of its array when writer is a batch of
+ * them, as packet-batch.v1 holds packet-summary.v1). The other fields are skipped on the wire.
+ */
+export function projection(writer: string, record: string, fields: readonly string[]): Projection {
+  const rec = schemaJson(record) as { name: string; namespace?: string; fields: { name: string }[] };
+  const unknown = fields.filter((f) => !rec.fields.some((x) => x.name === f));
+  if (unknown.length > 0) throw new TaplineError('CONFIG_INVALID', record, `${record} has no field(s) ${unknown.join(', ')}`);
+  const reader = { ...rec, fields: rec.fields.filter((f) => fields.includes(f.name)) };
+  const fullName = rec.namespace ? `${rec.namespace}.${rec.name}` : rec.name;
+  // the batch schema refers to the record by its full name: put the reduced record there instead
+  const swap = (node: unknown): unknown => (node === fullName || node === rec.name ? reader
+    : Array.isArray(node) ? node.map(swap)
+      : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === 'name' ? v : swap(v)])) : node);
+  const readerSchema = writer === record ? reader : swap(schemaJson(writer));
+  // its own registry: the reduced record has the writer's name, which resolution matches on
+  const type = avro.Type.forSchema(readerSchema as avro.Schema, { registry: { long: BigIntLong } as never, wrapUnions: false });
+  return { type, resolver: type.createResolver(avroType(writer)), fields };
 }

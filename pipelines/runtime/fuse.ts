@@ -43,9 +43,14 @@ export function fuseStages<V>(defs: StageDefinition<V>[]): StageDefinition<V> {
   const serdes = Object.assign({}, ...defs.map((d) => d.serdes ?? {})) as StageDefinition<V>['serdes'];
   const hot = defs.map((d) => d.hotEntries).filter((h): h is number => h !== undefined);
   const every = defs.map((d) => d.punctuateEveryNs ?? 1_000_000_000n).reduce((a, b) => (b < a ? b : a));
+  // decode the fields any part reads; all of them when some part did not say which it reads
+  const fields = defs.every((d) => d.input.fields) ? [...new Set(defs.flatMap((d) => d.input.fields!))] : undefined;
+  const input: StageDefinition<V>['input'] = { topic: first.input.topic, schema: first.input.schema };
+  if (first.input.batchSchema) input.batchSchema = first.input.batchSchema;
+  if (fields) input.fields = fields;
   return {
     name,
-    input: first.input,
+    input,
     outputs,
     stores,
     serdes,

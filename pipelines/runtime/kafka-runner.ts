@@ -218,8 +218,10 @@ export class StageRunner<V> {
       }
       this.metrics.received(values.length);
       const key = m.key?.toString() ?? null;
-      for (const value of values) {
-        task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: this.def.timestampOf(value) });
+      const message = this.codec!.message(m.value!) ?? undefined;
+      for (let index = 0; index < values.length; index++) {
+        const value = values[index];
+        task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: this.def.timestampOf(value), message, index });
       }
     }
     slot.uncommitted = true;

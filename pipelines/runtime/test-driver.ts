@@ -50,12 +50,22 @@ export class TopologyTestDriver<V> {
 
   /** One input message holding several records (batched inputs). */
   pipeMessage(key: string | null, values: V[], partition = this.partitionOf(key)): void {
-    const decoded = this.inputCodec.decode(this.inputCodec.encode(values));
+    this.pipeRaw(key, this.inputCodec.encode(values), partition);
+  }
+
+  /** The bytes of one input message holding `values`, as a producer would send them. */
+  encodeInput(values: V[]): Buffer { return this.inputCodec.encode(values); }
+
+  /** One input message as its bytes (encoded ahead of time); bytes that do not decode throw AVRO_DECODE. */
+  pipeRaw(key: string | null, buf: Buffer, partition = this.partitionOf(key)): void {
+    const decoded = this.inputCodec.decode(buf);
+    const message = this.inputCodec.message(buf) ?? undefined;
     const offset = this.offsets.get(partition) ?? 0n;
     this.offsets.set(partition, offset + 1n);
     const task = this.task(partition);
-    for (const v of decoded) {
-      task.process({ topic: this.def.input.topic, partition, offset, key, value: v, timestampNs: this.def.timestampOf(v) });
+    for (let index = 0; index < decoded.length; index++) {
+      const v = decoded[index];
+      task.process({ topic: this.def.input.topic, partition, offset, key, value: v, timestampNs: this.def.timestampOf(v), message, index });
     }
     this.collect(task);
   }

@@ -18,6 +18,20 @@ export interface StreamRecord<V> {
   value: V;
   /** event time of the record (from the stage's timestampOf) */
   timestampNs: bigint;
+  /**
+   * When the stage's codec decoded only some fields (StageDefinition.input.fields): the message
+   * the record came from and its position there, so originalValue() can give the whole record.
+   */
+  message?: InputMessage;
+  index?: number;
+}
+
+/** A received input message, decoded in full only if someone asks (see originalValue). */
+export interface InputMessage { record(index: number): unknown }
+
+/** The record exactly as it was sent, every field decoded (e.g. to forward a late packet unchanged). */
+export function originalValue<V>(rec: StreamRecord<V>): unknown {
+  return rec.message && rec.index !== undefined ? rec.message.record(rec.index) : rec.value;
 }
 
 export interface KeyValueStore<V> {
@@ -89,7 +103,17 @@ export interface StageDefinition<V> {
    * schema: the record type the processor sees. batchSchema: when messages carry a batch of
    * them (a record whose only field `records` is an array of `schema`), as the packet topics do.
    */
-  input: { topic: string; schema: string; batchSchema?: string };
+  input: {
+    topic: string; schema: string; batchSchema?: string;
+    /**
+     * The fields of `schema` the processor reads. When given, the input is decoded with a reader
+     * schema holding only these (Avro schema resolution: the writer's other fields are skipped on
+     * the wire, never turned into objects, strings or BigInts); originalValue() still gives the
+     * whole record. Type the processor's input as Pick<Record, these fields> so the compiler
+     * refuses a read of any other.
+     */
+    fields?: readonly string[];
+  };
   /** output topic -> schema name */
   outputs: Record<string, string>;
   stores: string[];

@@ -6,11 +6,16 @@
  */
 import { packetFlow, windowKey } from '../../../lib/flow-key';
 import type { FlowWindow, PacketSummary } from '../../../schemas/types';
-import { END_OF_STREAM, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
+import { END_OF_STREAM, originalValue, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
 import type { AggregateConfig } from './config';
 import { isClosed, WindowCursor, windowSpec, type WindowSpec } from '../../runtime/windows';
 
 export const FLOW_STORE = 'flow-windows';
+
+/** The packet fields this stage reads: only these are decoded (StageDefinition.input.fields). */
+export const AGGREGATE_FIELDS = ['ts_ns', 'observation_point', 'sampling_rate', 'wire_len', 'malformed', 'src_ip', 'dst_ip',
+  'ip_proto', 'src_port', 'dst_port', 'tunnel_id', 'tcp_flags', 'tcp_window'] as const;
+export type AggregatePacket = Pick<PacketSummary, typeof AGGREGATE_FIELDS[number]>;
 
 /** Compact state per open (window, flow): ~12 fields, no per-packet growth. */
 export interface FlowState {
@@ -24,7 +29,7 @@ export interface FlowState {
 
 const FIN = 0x01, SYN = 0x02, RST = 0x04, ACK = 0x10;
 
-export class AggregateProcessor implements Processor<PacketSummary> {
+export class AggregateProcessor implements Processor<AggregatePacket> {
   private ctx!: ProcessorContext;
   private store!: KeyValueStore<FlowState>;
   private readonly w: WindowSpec;
@@ -45,7 +50,7 @@ export class AggregateProcessor implements Processor<PacketSummary> {
     this.store = ctx.store<FlowState>(FLOW_STORE);
   }
 
-  process(rec: StreamRecord<PacketSummary>): void {
+  process(rec: StreamRecord<AggregatePacket>): void {
     const p = rec.value;
     if (p.src_ip === null || p.dst_ip === null) {
       this.ctx.metrics.dropped('not-ip');
@@ -59,7 +64,7 @@ export class AggregateProcessor implements Processor<PacketSummary> {
     const streamTime = this.ctx.streamTimeNs();
     if (closes[closes.length - 1] <= streamTime) {
       this.ctx.metrics.dropped('late');
-      this.ctx.forward(this.cfg.lateTopic, rec.key, p);
+      this.ctx.forward(this.cfg.lateTopic, rec.key, originalValue(rec)); // the whole packet, as received
       return;
     }
     const f = packetFlow(p);
@@ -102,7 +107,7 @@ export class AggregateProcessor implements Processor<PacketSummary> {
   close(): void { /* state is in the store; nothing else to release */ }
 }
 
-function addPacket(s: FlowState, p: PacketSummary, srcIsA: boolean, n: number, ts: bigint): void {
+function addPacket(s: FlowState, p: AggregatePacket, srcIsA: boolean, n: number, ts: bigint): void {
   if (srcIsA) { s.pab += n; s.bab += p.wire_len * n; } else { s.pba += n; s.bba += p.wire_len * n; }
   const f = p.tcp_flags;
   if (f !== null) {

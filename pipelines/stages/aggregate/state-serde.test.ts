@@ -6,14 +6,14 @@ import { readAll } from '../../../lib/pcap';
 import { decodeFrame } from '../../../lib/decode';
 import type { PacketSummary } from '../../../schemas/types';
 import { TopologyTestDriver } from '../../runtime/test-driver';
-import { aggregateStage, FLOW_STORE, type AggregateConfig } from '.';
+import { aggregateStage, FLOW_STORE, type AggregateConfig, type AggregatePacket } from '.';
 import { flowStateSerde } from './state-serde';
 import type { FlowState } from './aggregate';
 
 const FILE = path.resolve(__dirname, '../../../demo/bro-org-http.pcap');
 const plain = <T>(x: T): T => v8.deserialize(v8.serialize(x));
 
-function drive(ps: PacketSummary[], cfg: Partial<AggregateConfig>, every?: (d: TopologyTestDriver<PacketSummary>) => void): string[] {
+function drive(ps: PacketSummary[], cfg: Partial<AggregateConfig>, every?: (d: TopologyTestDriver<AggregatePacket>) => void): string[] {
   const d = new TopologyTestDriver(aggregateStage({ windowMs: 2000, advanceMs: 1000, allowedLatenessMs: 500, ...cfg }));
   ps.forEach((p, i) => { d.pipeInput('k', p); if (every && i % 5 === 0) every(d); });
   d.endOfStream();

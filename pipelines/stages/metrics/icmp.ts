@@ -3,7 +3,7 @@
  * number, in the opposite direction. A request seen twice before its reply is ambiguous (which
  * one was answered?) and gives no sample. Pending requests are a capped list per flow.
  */
-import type { PacketSummary } from '../../../schemas/types';
+import type { MetricsPacket } from './packet';
 import { RTT_ICMP } from './window';
 import { sample, type TcpContext } from './tcp';
 
@@ -11,7 +11,7 @@ const REQUEST: Record<number, number> = { 1: 8, 58: 128 };
 const REPLY: Record<number, number> = { 1: 0, 58: 129 };
 
 /** pending: flat [id << 16 | seq, tRequest, direction, seenTwice] quads */
-export function icmpPacket(cx: TcpContext, pending: number[], dir: 0 | 1, p: PacketSummary, t: number): void {
+export function icmpPacket(cx: TcpContext, pending: number[], dir: 0 | 1, p: MetricsPacket, t: number): void {
   const proto = p.ip_proto ?? 0;
   if (p.icmp_type === null || p.icmp_id === null || p.icmp_seq === null || !(proto in REQUEST)) return;
   const key = p.icmp_id * 65536 + p.icmp_seq;

@@ -8,7 +8,6 @@
  * (tapline.inventory.v1): the VMs holding the endpoints' addresses, for utilization against their
  * NIC capacity.
  */
-import type { PacketSummary } from '../../../schemas/types';
 import { FLOW_METRICS_SCHEMA } from '../../../schemas/flow-metrics';
 import { inventoryIndexKeys, VM_INVENTORY_SCHEMA, type VmInventory } from '../../../schemas/vm-inventory';
 import type { GlobalTableSpec, StageDefinition } from '../../runtime/types';
@@ -16,19 +15,20 @@ import type { StageRegistration } from '../../registry';
 import { MetricsConfigSchema, type MetricsConfig } from './config';
 import { MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE } from './processor';
 import { connSerde, windowSerde } from './state-serde';
+import { METRICS_FIELDS, type MetricsPacket } from './packet';
 
-export { MetricsConfigSchema, type MetricsConfig, MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE };
+export { MetricsConfigSchema, type MetricsConfig, MetricsProcessor, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE, METRICS_FIELDS, type MetricsPacket };
 
 /** The VM inventory (compacted, read by every task), versions by valid_from_ns, looked up by `ip:<addr>`. */
 function inventoryTable(topic: string): GlobalTableSpec<VmInventory> {
   return { name: INVENTORY_TABLE, topic, schema: VM_INVENTORY_SCHEMA, timestampOf: (v) => BigInt(v.valid_from_ns), indexKeys: inventoryIndexKeys };
 }
 
-export function metricsStage(raw: Partial<MetricsConfig> = {}): StageDefinition<PacketSummary> {
+export function metricsStage(raw: Partial<MetricsConfig> = {}): StageDefinition<MetricsPacket> {
   const cfg = MetricsConfigSchema.parse(raw);
   return {
     name: 'metrics',
-    input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1' },
+    input: { topic: cfg.inputTopic, schema: 'packet-summary.v1', batchSchema: 'packet-batch.v1', fields: METRICS_FIELDS },
     outputs: { [cfg.outputTopic]: FLOW_METRICS_SCHEMA },
     stores: [CONN_STORE, WINDOW_STORE, META_STORE],
     // compact Avro state: small changelog records, and idle connections kept packed in memory

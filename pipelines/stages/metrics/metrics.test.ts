@@ -7,7 +7,7 @@ import { FLOW_METRICS_SCHEMA, FLOW_METRICS_TOPIC, type FlowMetrics, type RttStat
 import { TopologyTestDriver } from '../../runtime/test-driver';
 import { mergeRttStats, sketchFromBins } from './sketch';
 import type { VmInventory } from '../../../schemas/vm-inventory';
-import { metricsStage, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE, type MetricsConfig } from '.';
+import { metricsStage, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE, type MetricsConfig, type MetricsPacket } from '.';
 import type { ConnState, MetaState } from './processor';
 
 const S = 1_000_000_000n;
@@ -29,7 +29,7 @@ function echo(tsSec: number, fromA: boolean, request: boolean, seq: number, v6 =
     icmp_type: v6 ? (request ? 128 : 129) : (request ? 8 : 0), icmp_code: 0, icmp_id: 77, icmp_seq: seq };
 }
 
-function run(packets: PacketSummary[], cfg: Partial<MetricsConfig> = {}): { out: FlowMetrics[]; d: TopologyTestDriver<PacketSummary> } {
+function run(packets: PacketSummary[], cfg: Partial<MetricsConfig> = {}): { out: FlowMetrics[]; d: TopologyTestDriver<MetricsPacket> } {
   const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 1_000, ...cfg }));
   for (const p of packets) d.pipeInput('k', p);
   d.endOfStream();

@@ -10,7 +10,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { packetFlow, windowKey } from '../../../lib/flow-key';
 import { registry } from '../../../lib/metrics';
-import type { PacketSummary } from '../../../schemas/types';
+import type { MetricsPacket } from './packet';
 import type { VmInventory } from '../../../schemas/vm-inventory';
 import { END_OF_STREAM, type GlobalTableView, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
 import type { MetricsConfig } from './config';
@@ -53,7 +53,7 @@ export interface MetaState {
 const evictions = new Counter({ name: 'tapline_flow_state_evictions_total', help: 'connection states evicted by the metrics stage', labelNames: ['component', 'reason'], registers: [registry] });
 const connections = new Gauge({ name: 'tapline_flow_state_connections', help: 'connection states held by the metrics stage (per task, last punctuate)', labelNames: ['component', 'partition'], registers: [registry] });
 
-export class MetricsProcessor implements Processor<PacketSummary> {
+export class MetricsProcessor implements Processor<MetricsPacket> {
   private ctx!: ProcessorContext;
   private conns!: KeyValueStore<ConnState>;
   private windows!: KeyValueStore<WindowAcc>;
@@ -102,7 +102,7 @@ export class MetricsProcessor implements Processor<PacketSummary> {
     return m;
   }
 
-  process(rec: StreamRecord<PacketSummary>): void {
+  process(rec: StreamRecord<MetricsPacket>): void {
     const p = rec.value;
     if (p.src_ip === null || p.dst_ip === null) { this.ctx.metrics.dropped('not-ip'); return; }
     const ts = BigInt(p.ts_ns);

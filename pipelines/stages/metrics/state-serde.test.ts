@@ -12,7 +12,7 @@ import { decodeFrame } from '../../../lib/decode';
 import type { PacketSummary } from '../../../schemas/types';
 import { FLOW_METRICS_TOPIC } from '../../../schemas/flow-metrics';
 import { TopologyTestDriver } from '../../runtime/test-driver';
-import { metricsStage, CONN_STORE, WINDOW_STORE, type MetricsConfig } from '.';
+import { metricsStage, CONN_STORE, WINDOW_STORE, type MetricsConfig, type MetricsPacket } from '.';
 import { connSerde, windowSerde } from './state-serde';
 import type { ConnState } from './processor';
 import type { WindowAcc } from './window';
@@ -29,7 +29,7 @@ async function packets(): Promise<PacketSummary[]> {
   return out;
 }
 
-function drive(ps: PacketSummary[], cfg: Partial<MetricsConfig>, every?: (d: TopologyTestDriver<PacketSummary>) => void): { out: string[]; d: TopologyTestDriver<PacketSummary> } {
+function drive(ps: PacketSummary[], cfg: Partial<MetricsConfig>, every?: (d: TopologyTestDriver<MetricsPacket>) => void): { out: string[]; d: TopologyTestDriver<MetricsPacket> } {
   const d = new TopologyTestDriver(metricsStage({ windowMs: 1000, allowedLatenessMs: 200, ...cfg }));
   ps.forEach((p, i) => { d.pipeInput('k', p); if (every && i % 5 === 0) every(d); });
   d.endOfStream();

@@ -24,7 +24,8 @@
  *   TSecr echoing it from the other side.
  * Everything is bounded: outstanding segments, gaps and TSvals are capped lists.
  */
-import type { Long, PacketSummary } from '../../../schemas/types';
+import type { Long } from '../../../schemas/types';
+import type { MetricsPacket } from './packet';
 import type { MetricsConfig } from './config';
 import { C, RTT_DATA_AB, RTT_TS_AB, rttSample, tcpCounters, type WindowAcc } from './window';
 
@@ -110,7 +111,7 @@ function count(cx: TcpContext, dir: number, c: number, n = 1): void {
  * One TCP segment sent by direction `dir` (0 = endpoint A) at relative time t (ns since the
  * connection's first packet).
  */
-export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: HandshakeState, dir: 0 | 1, p: PacketSummary, t: number): void {
+export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: HandshakeState, dir: 0 | 1, p: MetricsPacket, t: number): void {
   const s = d[dir], o = d[dir ^ 1];
   const flags = p.tcp_flags ?? 0;
   const seqRaw = Number(p.tcp_seq ?? 0);
