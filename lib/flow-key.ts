@@ -41,44 +41,89 @@ export function packetFlowKey(p: {
   return flowKeyOf(e, p.tunnel_id);
 }
 
+/** A flow's key strings at one observation point, shared by both directions. */
+interface FlowNames {
+  /** the last window key built for this flow (see windowKey) */
+  w: bigint;
+  wk: string;
+}
+
 /** A packet's flow identity: ordered endpoints, flow key, and the key within its observation point. */
 export interface PacketFlow {
   e: FlowEndpoints;
   key: string;
   /** `${observation_point}|${key}`: state is per flow AND observation point */
   pointKey: string;
-  /** the last window key built for this packet (see windowKey) */
-  w: bigint;
-  wk: string;
+  names: FlowNames;
 }
 
+type FlowPacket = {
+  ip_proto: number | null; src_ip: string | null; dst_ip: string | null; src_port: number | null; dst_port: number | null;
+  tunnel_id: bigint | number | null; observation_point: string;
+};
+
 // One-entry memo: the processors of a fused stage (aggregate+metrics) see the same record
-// object one after the other, so the second gets the strings the first built — and because it
-// is the same string object, its hash is already computed when it reaches a Map.
+// object one after the other, so the second gets the flow the first looked up.
 let memoRec: object | null = null;
 let memo: PacketFlow | null = null;
 
+/**
+ * Flows seen lately, direct-mapped by a hash of the directed 5-tuple, tunnel and observation
+ * point. Why: the stores are Maps keyed by these strings, and a string built afresh for every
+ * packet must be flattened and hashed at each lookup (measured: most of the time the metrics
+ * stage spent in its stores); the cached strings carry their hash. A slot holds one flow
+ * direction; a collision replaces it, so the cache stays bounded and only its hit rate
+ * depends on the traffic — never a result (every hit is compared field by field).
+ */
+interface Slot { src: string; dst: string; sport: number; dport: number; proto: number; tun: bigint | number | null; op: string; flow: PacketFlow }
+const SLOT_BITS = 14;
+const slots: (Slot | undefined)[] = new Array(1 << SLOT_BITS);
+
+/** Cheap, not cryptographic: the last characters of the addresses (where they differ) and the numbers. */
+function slotOf(src: string, dst: string, sport: number, dport: number, proto: number, tun: bigint | number | null, op: string): number {
+  let h = Math.imul(sport ^ (dport << 16), 0x9e3779b1) ^ proto ^ (op.length << 8);
+  if (tun !== null) h ^= Math.imul(Number(tun) | 0, 0x85ebca6b);
+  for (let i = src.length - 1, n = 0; i >= 0 && n < 6; i--, n++) h = Math.imul(h ^ src.charCodeAt(i), 0x01000193);
+  for (let i = dst.length - 1, n = 0; i >= 0 && n < 6; i--, n++) h = Math.imul(h ^ dst.charCodeAt(i), 0x01000193);
+  h ^= h >>> 15;
+  return h & ((1 << SLOT_BITS) - 1);
+}
+
+function find(i: number, src: string, dst: string, sport: number, dport: number, proto: number, tun: bigint | number | null, op: string): Slot | undefined {
+  const s = slots[i];
+  return s !== undefined && s.sport === sport && s.dport === dport && s.proto === proto && s.src === src && s.dst === dst && s.tun === tun && s.op === op ? s : undefined;
+}
+
 /** The flow identity of an IP packet (src_ip and dst_ip not null). */
-export function packetFlow(p: {
-  ip_proto: number | null; src_ip: string | null; dst_ip: string | null; src_port: number | null; dst_port: number | null;
-  tunnel_id: bigint | number | null; observation_point: string;
-}): PacketFlow {
+export function packetFlow(p: FlowPacket): PacketFlow {
   if (p === memoRec && memo) return memo;
-  const e = orderEndpoints(p.ip_proto ?? 0, p.src_ip!, p.src_port ?? 0, p.dst_ip!, p.dst_port ?? 0);
-  const key = flowKeyOf(e, p.tunnel_id);
-  memo = { e, key, pointKey: `${p.observation_point}|${key}`, w: -1n, wk: '' };
+  const src = p.src_ip!, dst = p.dst_ip!, sport = p.src_port ?? 0, dport = p.dst_port ?? 0, proto = p.ip_proto ?? 0;
+  const tun = p.tunnel_id, op = p.observation_point;
+  const i = slotOf(src, dst, sport, dport, proto, tun, op);
+  let hit = find(i, src, dst, sport, dport, proto, tun, op);
+  if (!hit) {
+    const e = orderEndpoints(proto, src, sport, dst, dport);
+    // the other direction, if cached, lends its strings: one string object per flow key
+    const back = find(slotOf(dst, src, dport, sport, proto, tun, op), dst, src, dport, sport, proto, tun, op)?.flow;
+    const key = back ? back.key : flowKeyOf(e, tun);
+    const flow: PacketFlow = back ? { e, key, pointKey: back.pointKey, names: back.names } : { e, key, pointKey: `${op}|${key}`, names: { w: -1n, wk: '' } };
+    hit = { src, dst, sport, dport, proto, tun, op, flow };
+    slots[i] = hit;
+  }
   memoRec = p;
+  memo = hit.flow;
   return memo;
 }
 
 let lastW = -1n;
 let lastWStr = '';
 
-/** `${windowStart}|${observation_point}|${flowKey}` (BigInt-to-string once per window start, not per packet). */
+/** `${windowStart}|${observation_point}|${flowKey}` (built once per flow and window start, not per packet). */
 export function windowKey(f: PacketFlow, w: bigint): string {
-  if (f.w === w) return f.wk;
+  const n = f.names;
+  if (n.w === w) return n.wk;
   if (w !== lastW) { lastW = w; lastWStr = String(w); }
-  f.w = w;
-  f.wk = `${lastWStr}|${f.pointKey}`;
-  return f.wk;
+  n.w = w;
+  n.wk = `${lastWStr}|${f.pointKey}`;
+  return n.wk;
 }
