@@ -48,9 +48,15 @@ export class InMemoryStore<V> implements KeyValueStore<V> {
   }
 
   put(key: string, value: V): void {
-    if (this.currentOffset >= 0n && !this.map.has(key) && !this.cold.has(key)) this.firstOffset.set(key, this.currentOffset);
-    this.map.set(key, value);
-    if (this.cold.size > 0) this.cold.delete(key);
+    // The common case is a processor putting back the object it got and mutated: one lookup.
+    const current = this.map.get(key);
+    if (current === undefined) {
+      if (this.currentOffset >= 0n && !this.cold.has(key)) this.firstOffset.set(key, this.currentOffset);
+      this.map.set(key, value);
+      if (this.cold.size > 0) this.cold.delete(key);
+    } else if (current !== value) {
+      this.map.set(key, value);
+    }
     this.dirty.set(key, value);
   }
 

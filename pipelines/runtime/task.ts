@@ -21,6 +21,10 @@ export class Task<V> {
   private outbox: Emitted[] = [];
   /** stream-time interval between punctuations (StageDefinition.punctuateEveryNs, default 1 s) */
   private readonly interval: bigint;
+  /** the stores as an array: iterated per message, without a Map iterator each time */
+  private readonly storeList: InMemoryStore<unknown>[];
+  /** the input offset the stores' currentOffset holds (-1: none; punctuate() clears it) */
+  private storesAt = -1n;
   /** next input offset after the last processed record */
   nextOffset = -1n;
   /** the input offset nextOffset was derived from (the records of one batch message share it) */
@@ -32,6 +36,7 @@ export class Task<V> {
     globals: Map<string, GlobalTable<unknown>> = new Map()) {
     for (const [topic, schema] of Object.entries(def.outputs)) this.codecs.set(topic, new AvroCodec(schema));
     for (const name of def.stores) this.stores.set(name, new InMemoryStore(name, { serde: def.serdes?.[name], hotEntries: def.hotEntries }));
+    this.storeList = [...this.stores.values()];
     this.interval = def.punctuateEveryNs ?? 1_000_000_000n;
     const ctx: ProcessorContext = {
       stage: def.name,
@@ -73,7 +78,10 @@ export class Task<V> {
   }
 
   process(rec: StreamRecord<V>): void {
-    for (const s of this.stores.values()) s.currentOffset = rec.offset;
+    if (rec.offset !== this.storesAt) {
+      this.storesAt = rec.offset;
+      for (let i = 0; i < this.storeList.length; i++) this.storeList[i].currentOffset = rec.offset;
+    }
     // Stream time advances after the record, so during process() ctx.streamTimeNs() is the
     // time reached BEFORE it: lateness verdicts then do not depend on how input was batched.
     this.processor.process(rec);
@@ -98,7 +106,8 @@ export class Task<V> {
     // END_OF_STREAM ends one bounded run; it must not stay recorded (and be restored) as the
     // time reached, or a later run's punctuations would all look like the past.
     if (t !== END_OF_STREAM) { this.lastPunctuated = t; this.punctuateAt = this.nextPunctuation(); }
-    for (const s of this.stores.values()) s.currentOffset = -1n;
+    for (const s of this.storeList) s.currentOffset = -1n;
+    this.storesAt = -1n;
     this.processor.punctuate(t);
     for (const s of this.stores.values()) s.pack();
   }
