@@ -9,6 +9,7 @@ import path from 'node:path';
 import avro from 'avsc';
 import { TaplineError } from '../lib/errors';
 import { BigIntLong } from './bigint-long';
+import { InternedString } from './interned-string';
 import { registryIdFor, schemaNameForId } from './registry';
 
 export { useSchemaRegistry, resetWireFormat, activeRegistry } from './registry';
@@ -175,7 +176,8 @@ export function projection(writer: string, record: string, fields: readonly stri
     : Array.isArray(node) ? node.map(swap)
       : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === 'name' ? v : swap(v)])) : node);
   const readerSchema = writer === record ? reader : swap(schemaJson(writer));
-  // its own registry: the reduced record has the writer's name, which resolution matches on
-  const type = avro.Type.forSchema(readerSchema as avro.Schema, { registry: { long: BigIntLong } as never, wrapUnions: false });
+  // Its own registry: the reduced record has the writer's name, which resolution matches on;
+  // strings come through a cache of recent values (the same object for the same address).
+  const type = avro.Type.forSchema(readerSchema as avro.Schema, { registry: { long: BigIntLong, string: InternedString } as never, wrapUnions: false });
   return { type, resolver: type.createResolver(avroType(writer)), fields };
 }
