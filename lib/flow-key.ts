@@ -41,7 +41,7 @@ export function packetFlowKey(p: {
   return flowKeyOf(e, p.tunnel_id);
 }
 
-/** A flow's key strings at one observation point, shared by both directions. */
+/** Shared by both directions of a flow at one observation point: the last window key built for it. */
 interface FlowNames {
   /** the last window key built for this flow (see windowKey) */
   w: bigint;

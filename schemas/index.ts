@@ -171,10 +171,12 @@ export function projection(writer: string, record: string, fields: readonly stri
   if (unknown.length > 0) throw new TaplineError('CONFIG_INVALID', record, `${record} has no field(s) ${unknown.join(', ')}`);
   const reader = { ...rec, fields: rec.fields.filter((f) => fields.includes(f.name)) };
   const fullName = rec.namespace ? `${rec.namespace}.${rec.name}` : rec.name;
-  // the batch schema refers to the record by its full name: put the reduced record there instead
+  // the batch schema refers to the record by its name: put the reduced record there instead
+  // (only where a type can stand: not in names, docs or defaults)
+  const typeKeys = new Set(['type', 'items', 'values', 'fields']);
   const swap = (node: unknown): unknown => (node === fullName || node === rec.name ? reader
     : Array.isArray(node) ? node.map(swap)
-      : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === 'name' ? v : swap(v)])) : node);
+      : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, typeKeys.has(k) ? swap(v) : v])) : node);
   const readerSchema = writer === record ? reader : swap(schemaJson(writer));
   // Its own registry: the reduced record has the writer's name, which resolution matches on;
   // strings come through a cache of recent values (the same object for the same address).
