@@ -7,6 +7,7 @@
 import type { TaplineConfig } from '../lib/config';
 import type { StageDefinition } from './runtime/types';
 import { createStage, stageRegistry } from './registry';
+import { isTaplineError } from '../lib/errors';
 
 export interface PlannedStage { name: string; def: StageDefinition<never> }
 export interface StagePlan { stages: PlannedStage[]; skipped: { name: string; reason: string }[] }
@@ -37,8 +38,11 @@ function withLateness(name: string, cfg: TaplineConfig, latenessMs: number): Sta
   if (typeof own.allowedLatenessMs === 'number' && own.allowedLatenessMs >= latenessMs) return null;
   try {
     return createStage(name, { ...cfg, stages: { ...cfg.stages, [name]: { ...own, allowedLatenessMs: latenessMs } } });
-  } catch {
-    return null; // its config has no lateness (strict schema): nothing to raise
+  } catch (e) {
+    // Its config has no lateness (its strict schema refuses the key): nothing to raise. Any
+    // other refusal is a real error and must not be hidden.
+    if (isTaplineError(e) && e.code === 'CONFIG_INVALID' && /Unrecognized key.*'allowedLatenessMs'/.test(e.message)) return null;
+    throw e;
   }
 }
 
