@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { backoffDelay, deliverWithRetry, parseRetryAfter, retryDelay } from '../pipelines/alerting/consumers/retry';
-import { assertOutputsConfigured, type RetryPolicy } from '../pipelines/alerting/consumers/config';
+import { assertOutputsConfigured, type RetryPolicy } from '../lib/config/alert-consumers';
 import { alertConsumerConfigFrom, alertsOverrides, parseAlertConsumerConfig } from '../pipelines/alerting/consumers/settings';
 import { loadConfig } from '../lib/config';
 import { WebhookOutput } from '../pipelines/alerting/consumers/webhook';

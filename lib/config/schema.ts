@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 import { StorageSectionSchema } from '../db/storage-config';
-import { AlertConsumerConfigSchema } from '../../pipelines/alerting/consumers/config';
+import { AlertConsumerConfigSchema } from './alert-consumers';
+
+/** Kafka Streams' exactly-once default commit interval; the stage runner uses it when none is given. */
+export const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 const port = z.number().int().min(1).max(65535);
 
@@ -22,7 +25,7 @@ export const ConfigSchema = z.object({
     maxBytesPerPartition: z.number().int().min(1024).default(4 * 1024 * 1024),
     guarantee: z.enum(['exactly_once', 'at_least_once']).default('exactly_once')
       .describe('stages: Kafka transactions with changelog-backed state, or idempotent at-least-once'),
-    commitIntervalMs: z.number().int().min(0).max(60_000).default(100)
+    commitIntervalMs: z.number().int().min(0).max(60_000).default(DEFAULT_COMMIT_INTERVAL_MS)
       .describe('exactly_once stages: a transaction covers the batches of up to this many ms (0 = one per fetched batch); a caught-up task commits at once'),
   }).strict().default({}),
   timescale: z.object({
@@ -65,7 +68,7 @@ export const ConfigSchema = z.object({
     }).strict().default({}),
     pollMs: z.number().int().min(200).max(60_000).default(2_000).describe('live updates: how often the database is polled'),
   }).strict().default({}),
-  // `tapline alerts send` (pipelines/alerting/consumers/config.ts, docs/alerts.md): its --set
+  // `tapline alerts send` (lib/config/alert-consumers.ts, docs/alerts.md): its --set
   // key=value options set alerts.key; the webhook secret is resolved only by that command.
   alerts: AlertConsumerConfigSchema.default({}),
 }).strict();

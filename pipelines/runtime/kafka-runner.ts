@@ -22,6 +22,7 @@
  */
 import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
+import { DEFAULT_COMMIT_INTERVAL_MS } from '../../lib/config/schema';
 import { errorMessage, isTaplineError } from '../../lib/errors';
 import type { InBatch, KafkaClient, OutMessage, TaplineConsumer, TaplineProducer, TransactionalProducer } from '../../lib/kafka';
 import { Task } from './task';
@@ -48,8 +49,6 @@ export interface RunnerOptions {
    */
   commitIntervalMs?: number;
 }
-
-export const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 /** A commit of a task that was dropped meanwhile (see Slot.closed): nothing of it may be committed. */
 class TaskDropped extends Error {}

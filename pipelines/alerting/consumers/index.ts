@@ -3,7 +3,7 @@
  * syslog), built from one validated configuration. See docs/alerts.md.
  */
 import type { KafkaClient } from '../../../lib/kafka';
-import { assertOutputsConfigured, type AlertConsumerConfig, type OutputName } from './config';
+import { assertOutputsConfigured, type AlertConsumerConfig, type OutputName } from '../../../lib/config/alert-consumers';
 import type { AlertOutput } from './output';
 import { WebhookOutput } from './webhook';
 import { AlertmanagerOutput } from './alertmanager';
@@ -12,7 +12,7 @@ import { SyslogOutput } from './syslog';
 import { AlertConsumer } from './runner';
 
 export { AlertConsumer, type AlertConsumerOptions } from './runner';
-export { assertOutputsConfigured, OUTPUT_NAMES, type AlertConsumerConfig, type OutputName } from './config';
+export { assertOutputsConfigured, OUTPUT_NAMES, type AlertConsumerConfig, type OutputName } from '../../../lib/config/alert-consumers';
 export { alertConsumerConfigFrom, alertsOverrides, parseAlertConsumerConfig } from './settings';
 export type { AlertOutput } from './output';
 export { WebhookOutput, AlertmanagerOutput, StdoutOutput, SyslogOutput };

@@ -6,7 +6,7 @@
 import type { Alert } from '../../../schemas/alert';
 import type { ComponentMetrics } from '../../../lib/metrics';
 import type { DeliveryOutcome } from './retry';
-import type { OutputName } from './config';
+import type { OutputName } from '../../../lib/config/alert-consumers';
 
 export interface DeliveryContext {
   /** Aborted when the consumer closes: waits and requests in flight end early. */

@@ -3,7 +3,7 @@
  * on a permanent refusal. The outcome is a value (delivered / failed / aborted), never a throw,
  * so the runner can dead-letter a failed record and go on with the next one.
  */
-import type { RetryPolicy } from './config';
+import type { RetryPolicy } from '../../../lib/config/alert-consumers';
 
 /** One attempt's result, as an output classifies it. */
 export type AttemptResult =

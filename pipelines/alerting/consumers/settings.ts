@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { resolveConfig, type TaplineConfig } from '../../../lib/config';
 import { TaplineError } from '../../../lib/errors';
-import type { AlertConsumerConfig } from './config';
+import type { AlertConsumerConfig } from '../../../lib/config/alert-consumers';
 
 function invalid(msg: string): TaplineError { return new TaplineError('CONFIG_INVALID', 'alerts', msg); }
 

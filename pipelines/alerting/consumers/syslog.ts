@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { ComponentMetrics } from '../../../lib/metrics';
 import { errorMessage } from '../../../lib/errors';
 import type { Alert } from '../../../schemas/alert';
-import { SYSLOG_FACILITIES, type AlertConsumerConfig, type RetryPolicy } from './config';
+import { SYSLOG_FACILITIES, type AlertConsumerConfig, type RetryPolicy } from '../../../lib/config/alert-consumers';
 import { countOutcome, type AlertOutput, type DeliveryContext } from './output';
 import { isoFromNs } from './payload';
 import { deliverWithRetry, type AttemptResult, type DeliveryOutcome } from './retry';

@@ -7,7 +7,7 @@
 import { ComponentMetrics } from '../../../lib/metrics';
 import { logger } from '../../../lib/log';
 import type { Alert } from '../../../schemas/alert';
-import type { RetryPolicy } from './config';
+import type { RetryPolicy } from '../../../lib/config/alert-consumers';
 import { headerValue, postOnce } from './http-post';
 import { countOutcome, type AlertOutput, type DeliveryContext } from './output';
 import { toPayload } from './payload';

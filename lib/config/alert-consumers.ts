@@ -6,8 +6,8 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { TaplineError } from '../../../lib/errors';
-import { ALERT_TOPIC } from '../../../schemas/alert';
+import { TaplineError } from '../errors';
+import { ALERT_TOPIC } from '../../schemas/alert';
 
 export const OUTPUT_NAMES = ['webhook', 'alertmanager', 'stdout', 'syslog'] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
