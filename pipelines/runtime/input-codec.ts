@@ -49,7 +49,12 @@ class LazyMessage<V> implements InputMessage {
   private full: V[] | null = null;
   constructor(private readonly codec: InputCodec<V>, private readonly buf: Buffer) {}
   record(index: number): unknown {
-    this.full ??= this.codec.decodeOriginal(this.buf);
-    return this.full[index];
+    // A field the projection skipped can still be invalid (an enum index out of range, a
+    // malformed varint): skipping does not check it, reading does. Such a record has no
+    // original to give: null, for the caller to count, never an exception in a processor.
+    if (this.full === null) {
+      try { this.full = this.codec.decodeOriginal(this.buf); } catch { this.full = []; }
+    }
+    return this.full[index] ?? null;
   }
 }

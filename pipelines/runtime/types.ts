@@ -29,7 +29,10 @@ export interface StreamRecord<V> {
 /** A received input message, decoded in full only if someone asks (see originalValue). */
 export interface InputMessage { record(index: number): unknown }
 
-/** The record exactly as it was sent, every field decoded (e.g. to forward a late packet unchanged). */
+/**
+ * The record exactly as it was sent, every field decoded (e.g. to forward a late packet
+ * unchanged); null when a field the stage did not read does not decode.
+ */
 export function originalValue<V>(rec: StreamRecord<V>): unknown {
   return rec.message && rec.index !== undefined ? rec.message.record(rec.index) : rec.value;
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { TopologyTestDriver } from '../../runtime/test-driver';
 import { emptyPacketSummary, type FlowWindow, type PacketSummary } from '../../../schemas/types';
+import avro from 'avsc';
 import { aggregateStage } from '.';
+import { schemaJson } from '../../../schemas';
+import { BigIntLong } from '../../../schemas/bigint-long';
 
 const S = 1_000_000_000n;
 
@@ -60,6 +63,28 @@ describe('aggregate stage (in-memory driver)', () => {
     assert.equal(late.length, 1);
     assert.deepEqual({ ...late[0].value }, tooLate, 'the late packet exactly as sent, every field');
     assert.equal(d.metrics.droppedByReason.get('late'), 1);
+  });
+
+  it('counts, and does not crash on, a late packet whose unread fields do not decode', () => {
+    // A writer with a seventh tunnel type: index 6 is out of range for packet-summary.v1. The
+    // stage decodes only the fields it reads, so the packet is read; its original is not.
+    const ps = schemaJson('packet-summary.v1') as { fields: { name: string; type: unknown }[] };
+    const bogus = { ...ps, fields: ps.fields.map((f) => (f.name === 'tunnel_type'
+      ? { ...f, type: ['null', { type: 'enum', name: 'TunnelType', symbols: ['VXLAN', 'GENEVE', 'GRE', 'ERSPAN_I', 'ERSPAN_II', 'ERSPAN_III', 'BOGUS'] }] } : f)) };
+    const writer = avro.Type.forSchema({ type: 'record', name: 'PacketBatch', namespace: 'tapline.v1', fields: [{ name: 'records', type: { type: 'array', items: bogus } }] } as avro.Schema,
+      { registry: { long: BigIntLong } as never, wrapUnions: false });
+    const d = new TopologyTestDriver(stage());
+    const header = d.encodeInput([pkt(100, '10.0.0.1', 1, '10.0.0.2', 2, 1)]).subarray(0, 10); // single-object header of packet-batch.v1
+    d.pipeInput('a', pkt(125, '10.0.0.1', 1, '10.0.0.2', 2, 100));
+    const late = pkt(101, '10.0.0.1', 1, '10.0.0.2', 2, 70, { tunnel_type: 'BOGUS' as never, tunnel_id: 5n });
+    const onTime = pkt(126, '10.0.0.1', 1, '10.0.0.2', 2, 30, { tunnel_type: 'BOGUS' as never, tunnel_id: 5n });
+    d.pipeRaw('a', Buffer.concat([header, writer.toBuffer({ records: [late, onTime] })]));
+    d.endOfStream();
+    assert.equal(d.readOutput('tapline.late.v1').length, 0, 'no original to forward');
+    assert.equal(d.metrics.droppedByReason.get('late'), 1);
+    assert.equal(d.metrics.errorsByCode.get('AVRO_DECODE'), 1, 'counted');
+    const flows = d.readOutput<FlowWindow>('tapline.flows.v1').map((f) => [f.value.window_start_ns, f.key, f.value.bytes_ab]);
+    assert.deepEqual(flows, [[120n * S, '6|10.0.0.1|1|10.0.0.2|2', 100n], [120n * S, '6|10.0.0.1|1|10.0.0.2|2|t5', 30n]], 'the packet on time is counted: the stage does not read the bad field');
   });
 
   it('scales sampled packets by their sampling rate and counts non-IP frames as dropped', () => {

@@ -64,7 +64,9 @@ export class AggregateProcessor implements Processor<AggregatePacket> {
     const streamTime = this.ctx.streamTimeNs();
     if (closes[closes.length - 1] <= streamTime) {
       this.ctx.metrics.dropped('late');
-      this.ctx.forward(this.cfg.lateTopic, rec.key, originalValue(rec)); // the whole packet, as received
+      const original = originalValue(rec); // the whole packet, as received
+      if (original === null) this.ctx.metrics.error('AVRO_DECODE'); // a field this stage skips does not decode
+      else this.ctx.forward(this.cfg.lateTopic, rec.key, original);
       return;
     }
     const f = packetFlow(p);
