@@ -24,7 +24,7 @@ describe('flow key: packetFlow and its cache', () => {
       const ip = () => (rnd() < 0.3 ? `fd00::${Math.floor(rnd() * 65536).toString(16)}` : `10.${Math.floor(rnd() * 4)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}`);
       const tun = rnd() < 0.5 ? null : rnd() < 0.5 ? BigInt(Math.floor(rnd() * 1e6)) : Math.floor(rnd() * 1e6);
       flows.push(pkt(ip(), Math.floor(rnd() * 65536), ip(), Math.floor(rnd() * 65536),
-        { tunnel_id: tun, ip_proto: rnd() < 0.8 ? 6 : 17, observation_point: rnd() < 0.5 ? 'mirror-a' : 'mirror-b' }));
+        { tunnel_id: tun, ip_proto: rnd() < 0.8 ? 6 : 17, observation_point: rnd() < 0.4 ? 'mirror-a' : rnd() < 0.7 ? 'mirror-b' : rnd() < 0.5 ? '镜像-ü' : 'tap\ud800' }));
     }
     for (let n = 0; n < 200_000; n++) {
       // a skewed mix (some flows hot, most cold), both directions
@@ -32,6 +32,8 @@ describe('flow key: packetFlow and its cache', () => {
       const p = rnd() < 0.5 ? { ...f } : { ...f, src_ip: f.dst_ip, dst_ip: f.src_ip, src_port: f.dst_port, dst_port: f.src_port };
       const got = packetFlow(p), want = expected(p);
       assert.deepEqual({ e: got.e, key: got.key, pointKey: got.pointKey }, want, `packet ${n}`);
+      const w = BigInt(n % 3) * 10n;
+      assert.equal(windowKey(got, w), `${w}|${want.pointKey}`, `packet ${n}: window key`);
     }
   });
 
