@@ -9,9 +9,9 @@
  * Workload: the corpus's TCP and ICMP captures (HTTP, TLS, a bulk transfer with zero windows
  * and retransmissions, ...), each rebased to a common start and repeated `copies` times with a
  * tunnel id per copy (distinct flows) and a 0.37 s shift per copy, merged in time order. Also
- * printed: the Avro decode alone, whole and projected (what the driver adds to every stage), each processor on
- * already decoded records (a Task, as the runner uses it), and the metrics stage's state per
- * connection (the changelog bytes its store's serde writes).
+ * printed: the Avro decode alone, whole and projected (what the driver adds to every stage),
+ * each processor on already decoded records (a Task, as the runner uses it), and the metrics
+ * stage's state per connection (the changelog bytes its store's serde writes).
  */
 import path from 'node:path';
 import { readAll } from '../lib/pcap';
