@@ -82,8 +82,9 @@ export function newHandshake(): HandshakeState {
 
 /** The unwrapped value of 32-bit `raw` (relative to base) closest to `ref`. */
 function unwrap(raw: number, base: number, ref: number): number {
-  const r32 = (((raw - base) % M32) + M32) % M32;
-  const ref32 = ((ref % M32) + M32) % M32;
+  // x >>> 0 is x mod 2^32 for any integer x (negative ones too), without a floating-point modulo
+  const r32 = (raw - base) >>> 0;
+  const ref32 = ref >>> 0;
   let d = r32 - ref32;
   if (d >= HALF) d -= M32; else if (d < -HALF) d += M32;
   return ref + d;
@@ -210,7 +211,7 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
     if (p.tcp_ts_val !== null && segLen > 0) {
       const v = Number(p.tcp_ts_val);
       const n = s.tsv.length;
-      if (n === 0 || (((v - s.tsv[n - 2]) % M32) + M32) % M32 - 1 < HALF - 1) pushCapped(s.tsv, [v, t], 2, cx.cfg.maxPending);
+      if (n === 0 || ((v - s.tsv[n - 2]) >>> 0) - 1 < HALF - 1) pushCapped(s.tsv, [v, t], 2, cx.cfg.maxPending);
     }
     if (p.tcp_ts_ecr !== null && (flags & ACK) && o.tsv.length > 0) {
       const e = Number(p.tcp_ts_ecr);
