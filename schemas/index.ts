@@ -115,19 +115,18 @@ export class AvroCodec<T = unknown> {
 
   /** Throws TaplineError AVRO_DECODE on a foreign fingerprint or a body that does not parse. */
   decode(buf: Buffer): T {
-    const body = this.body(buf);
-    try {
-      return this.type.fromBuffer(body) as T;
-    } catch (e) {
-      throw new TaplineError('AVRO_DECODE', this.name, `corrupt ${this.name} body: ${(e as Error).message}`, { cause: e });
-    }
+    return this.read<T>(buf, this.type);
   }
 
   /** Decodes a message of this schema with a reader schema that keeps only some fields (see projection()). */
   decodeProjected<R>(buf: Buffer, p: Projection): R {
+    return this.read<R>(buf, p.type, p.resolver);
+  }
+
+  private read<R>(buf: Buffer, reader: avro.Type, resolver?: avro.Resolver): R {
     const body = this.body(buf);
     try {
-      return p.type.fromBuffer(body, p.resolver) as R;
+      return reader.fromBuffer(body, resolver) as R;
     } catch (e) {
       throw new TaplineError('AVRO_DECODE', this.name, `corrupt ${this.name} body: ${(e as Error).message}`, { cause: e });
     }
@@ -158,7 +157,7 @@ export class AvroCodec<T = unknown> {
 }
 
 /** A reader schema and its resolver against the writer schema (Avro schema resolution). */
-export interface Projection { type: avro.Type; resolver: avro.Resolver; fields: readonly string[] }
+export interface Projection { type: avro.Type; resolver: avro.Resolver }
 
 /**
  * A reader for messages of `writer` that decodes only `fields` of the record schema `record`
@@ -181,5 +180,5 @@ export function projection(writer: string, record: string, fields: readonly stri
   // Its own registry: the reduced record has the writer's name, which resolution matches on;
   // strings come through a cache of recent values (the same object for the same address).
   const type = avro.Type.forSchema(readerSchema as avro.Schema, { registry: { long: BigIntLong, string: InternedString } as never, wrapUnions: false });
-  return { type, resolver: type.createResolver(avroType(writer)), fields };
+  return { type, resolver: type.createResolver(avroType(writer)) };
 }

@@ -23,12 +23,13 @@ export class Task<V> {
   private readonly interval: bigint;
   /** the stores as an array: iterated per message, without a Map iterator each time */
   private readonly storeList: InMemoryStore<unknown>[];
-  /** the input offset the stores' currentOffset holds (-1: none; punctuate() clears it) */
-  private storesAt = -1n;
+  /**
+   * The input offset the per-message bookkeeping (stores' currentOffset, nextOffset) was done
+   * for: the records of one batch message share it. -1: none; punctuate() clears it.
+   */
+  private messageAt = -1n;
   /** next input offset after the last processed record */
   nextOffset = -1n;
-  /** the input offset nextOffset was derived from (the records of one batch message share it) */
-  private offsetSeen = -1n;
   /** stream time at which the next punctuation is due (derived from lastPunctuated) */
   private punctuateAt = 0n;
 
@@ -78,16 +79,17 @@ export class Task<V> {
   }
 
   process(rec: StreamRecord<V>): void {
-    if (rec.offset !== this.storesAt) {
-      this.storesAt = rec.offset;
+    // once per input message, not per record of a batch (BigInt arithmetic allocates)
+    const first = rec.offset !== this.messageAt;
+    if (first) {
+      this.messageAt = rec.offset;
       for (let i = 0; i < this.storeList.length; i++) this.storeList[i].currentOffset = rec.offset;
     }
     // Stream time advances after the record, so during process() ctx.streamTimeNs() is the
     // time reached BEFORE it: lateness verdicts then do not depend on how input was batched.
     this.processor.process(rec);
     if (rec.timestampNs > this.streamTime) this.streamTime = rec.timestampNs;
-    // BigInt arithmetic allocates: done once per input message, not once per record of a batch
-    if (rec.offset !== this.offsetSeen || this.nextOffset < 0n) { this.offsetSeen = rec.offset; this.nextOffset = rec.offset + 1n; }
+    if (first) this.nextOffset = rec.offset + 1n;
     // Punctuation happens when stream time crosses a boundary of the punctuation interval,
     // decided record by record: so it falls at the same records however the input was fetched
     // or batched, and a restored task punctuates exactly where an uninterrupted one would.
@@ -107,7 +109,7 @@ export class Task<V> {
     // time reached, or a later run's punctuations would all look like the past.
     if (t !== END_OF_STREAM) { this.lastPunctuated = t; this.punctuateAt = this.nextPunctuation(); }
     for (const s of this.storeList) s.currentOffset = -1n;
-    this.storesAt = -1n;
+    this.messageAt = -1n;
     this.processor.punctuate(t);
     for (const s of this.stores.values()) s.pack();
   }
