@@ -5,6 +5,10 @@ import path from 'node:path';
 import { loadConfig, parseConfig } from '.';
 import { TaplineError } from '../errors';
 import { createStage, validateStageSections } from '../../pipelines/registry';
+import { TopologyTestDriver } from '../../pipelines/runtime/test-driver';
+import type { StageDefinition } from '../../pipelines/runtime/types';
+import type { PacketSummary } from '../../schemas/types';
+import { dnsMsg, pkt } from '../../pipelines/stages/parse/fixtures';
 
 function tmpYaml(text: string): string {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tapline-cfg-')), 'tapline.yaml');
@@ -77,6 +81,14 @@ describe('tapline.example.yaml', () => {
   it('rejects a stage section with a wrong key, naming it', () => {
     const c = parseConfig({ stages: { aggregate: { windowSize: 5 } } });
     assert.throws(() => validateStageSections(c), (e: unknown) => e instanceof TaplineError && /stages\.aggregate.*windowSize/.test(e.message));
+    assert.throws(() => validateStageSections(parseConfig({ stages: { parse: { maxPending: 3 } } })), /stages\.parse.*maxPending/);
     assert.throws(() => validateStageSections(parseConfig({ stages: { nosuch: {} } })), /unknown stage type "nosuch"/);
+  });
+
+  it('hands a stage its section: parse with maxPendingPerFlow 2 drops the oldest of three pending DNS queries', () => {
+    const def = createStage('parse', parseConfig({ stages: { parse: { maxPendingPerFlow: 2 } } })) as unknown as StageDefinition<PacketSummary>;
+    const d = new TopologyTestDriver(def);
+    for (let i = 0; i < 3; i++) d.pipeInput('k', pkt(100 + i / 1000, '10.0.0.2', 40000, '10.0.0.1', 53, 17, dnsMsg(i, 'q.example')));
+    assert.equal(d.metrics.droppedByReason.get('dns-pending-overflow'), 1);
   });
 });
