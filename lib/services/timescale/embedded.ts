@@ -3,16 +3,20 @@
  * timescaledb extension behind the Postgres wire protocol. Everything else in tapline talks to
  * it through `pg` like to a real server, so swapping in `--pg <url>` changes nothing but the URL.
  *
- * State lives in `<stateDir>`: data/ (the Postgres data dir, survives restarts), server.log and
- * server.pid. The pid file is only trusted after /proc/<pid>/cmdline proves the process is our
- * server for this data dir, so a stale file or a recycled pid never makes us kill a stranger.
+ * State lives in `<stateDir>`: data/ (the Postgres data dir, survives restarts), server.log,
+ * server.pid and, while a start() runs, start.lock. This file is the lifecycle (start, stop,
+ * status); the pieces it is built from each have their own module:
+ *   - server-process.ts: spawning the child, and proving via /proc that a pid is our server,
+ *   - server-probes.ts: port checks and the `pg` readiness probe,
+ *   - start-lock.ts: the cross-process lock that makes concurrent starts spawn one server.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TaplineError } from '../../errors';
+import { portBusyFor, probeExtension } from './server-probes';
+import { isOurServer, runningServerPid, serverAddress, signal, spawnServer, type ServerAddress } from './server-process';
+import { acquireStartLock } from './start-lock';
 
 export interface EmbeddedOptions {
   /** Default `<cwd>/.tapline/timescale`. */
@@ -43,10 +47,7 @@ export interface EmbeddedStatus {
   logFile: string;
 }
 
-const SERVER_MAIN = path.join(__dirname, `server-main${path.extname(__filename) || '.js'}`);
 const LOG_TAIL_LINES = 30;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class EmbeddedTimescale {
   readonly stateDir: string;
@@ -77,44 +78,12 @@ export class EmbeddedTimescale {
 
   /** Starts the server, or reuses it when our own server for this stateDir already runs. */
   async start(): Promise<{ url: string; started: boolean }> {
-    const release = await this.lockStart();
+    // The lock holder may legitimately spend a whole start timeout waiting for its server.
+    const release = await acquireStartLock(this.stateDir, this.startTimeoutMs + 5000);
     try {
       return await this.startLocked();
     } finally {
       release();
-    }
-  }
-
-  /**
-   * Serializes start() across processes (`<stateDir>/start.lock` holds the starter's pid): two
-   * commands starting at once would otherwise both spawn a server; the second one now waits and
-   * then reuses the first one's. A lock whose pid is gone is stale and taken over.
-   */
-  private async lockStart(): Promise<() => void> {
-    const lock = path.join(this.stateDir, 'start.lock');
-    fs.mkdirSync(this.stateDir, { recursive: true });
-    const deadline = Date.now() + this.startTimeoutMs + 5000;
-    for (;;) {
-      try {
-        fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
-        return () => fs.rmSync(lock, { force: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      }
-      let holder = 0;
-      try {
-        holder = Number(fs.readFileSync(lock, 'utf8').trim());
-      } catch {
-        continue; // released between our attempt and the read
-      }
-      if (!pidAlive(holder)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new TaplineError('DB_START_FAILED', 'db', `pid ${holder} has been starting the embedded TimescaleDB for too long (${lock})`);
-      }
-      await sleep(100);
     }
   }
 
@@ -148,26 +117,13 @@ export class EmbeddedTimescale {
     const logFd = fs.openSync(this.logFile, 'a');
     let exited: string | null = null;
     try {
-      const args = [SERVER_MAIN, '--data-dir', this.dataDir, '--host', this.host, '--port', String(this.port), '--log-file', this.logFile];
-      // tsx is needed only when running from the TypeScript sources (the normal case in this repo).
-      const execArgs = SERVER_MAIN.endsWith('.ts') ? ['-r', require.resolve('tsx/cjs')] : [];
-      // detached + own stdio: the server outlives the CLI that started it (`tapline db start`)
-      // and a WASM abort or a Node crash still ends up in the log file, not on a closed pipe.
-      const child = spawn(process.execPath, [...execArgs, ...args], {
-        detached: true,
-        stdio: ['ignore', logFd, logFd],
-        cwd: this.stateDir,
-        // NODE_OPTIONS of the caller (e.g. --inspect under a debugger) must not leak into a
-        // long-lived server; it would fight over the inspector port.
-        env: { ...process.env, NODE_OPTIONS: '' },
-      });
+      const child = spawnServer({ dataDir: this.dataDir, host: this.host, port: this.port, logFile: this.logFile, cwd: this.stateDir, logFd });
       child.on('exit', (code, signal) => {
         exited = signal ? `signal ${signal}` : `exit code ${String(code)}`;
       });
       child.on('error', (e) => {
         exited = `spawn error: ${e.message}`;
       });
-      child.unref();
       if (child.pid === undefined) throw this.startFailed('could not spawn the server process');
       fs.writeFileSync(this.pidFile, `${child.pid}\n`);
       const childPid = child.pid;
@@ -213,46 +169,16 @@ export class EmbeddedTimescale {
     return `postgres://${this.user}@${host}:${port}/${this.database}`;
   }
 
-  /** The pid from the pid file if that process is alive and is our server; removes a stale file. */
   private runningPid(): number | null {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.pidFile, 'utf8');
-    } catch {
-      return null;
-    }
-    const pid = Number(text.trim());
-    if (Number.isInteger(pid) && pid > 0 && this.isOurs(pid)) return pid;
-    fs.rmSync(this.pidFile, { force: true });
-    return null;
+    return runningServerPid(this.pidFile, this.dataDir);
   }
 
-  /**
-   * True if `pid` runs server-main for our data dir. An exited-but-unreaped (zombie) process has
-   * an empty cmdline, so this also answers "has it exited" for a child of this very process.
-   */
   private isOurs(pid: number): boolean {
-    return this.serverArgs(pid) !== null;
+    return isOurServer(pid, this.dataDir);
   }
 
-  /** The command line of `pid` if it is our server, else null. */
-  private serverArgs(pid: number): string[] | null {
-    let cmdline: string[];
-    try {
-      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    } catch {
-      return null;
-    }
-    const i = cmdline.indexOf('--data-dir');
-    const ours = cmdline.some((a) => a.endsWith(path.basename(SERVER_MAIN))) && i >= 0 && cmdline[i + 1] === this.dataDir;
-    return ours ? cmdline : null;
-  }
-
-  /** Where our running server listens, read from its command line. */
-  private addressOf(pid: number): { host: string; port: number } {
-    const args = this.serverArgs(pid) ?? [];
-    const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-    return { host: arg('--host') ?? this.host, port: Number(arg('--port') ?? this.port) };
+  private addressOf(pid: number): ServerAddress {
+    return serverAddress(pid, this.dataDir, { host: this.host, port: this.port });
   }
 
   /** Polls with `pg` until the timescaledb extension answers; throws DB_START_FAILED otherwise. */
@@ -280,6 +206,7 @@ export class EmbeddedTimescale {
     }
   }
 
+  /** The log tail goes into the error because the server's own stderr only reaches the log file. */
   private startFailed(reason: string): TaplineError {
     return new TaplineError(
       'DB_START_FAILED',
@@ -287,62 +214,6 @@ export class EmbeddedTimescale {
       `embedded TimescaleDB failed to start: ${reason}.\nLast lines of ${this.logFile}:\n${tail(this.logFile, LOG_TAIL_LINES)}`,
     );
   }
-}
-
-/** The timescaledb version at `url`, null if the extension is absent; throws if unreachable. */
-async function probeExtension(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => undefined); // a server dying mid-probe must not crash the caller
-  try {
-    await client.connect();
-    const r = await client.query<{ extversion: string }>("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'");
-    return r.rows[0]?.extversion ?? null;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-/** Sends a signal, ignoring a process that has exited in between. */
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    /* gone */
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
-/** Whether host:port stays taken for `ms` (a server that is just exiting frees it sooner). */
-async function portBusyFor(host: string, port: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (!(await portInUse(host, port))) return false;
-    if (Date.now() >= deadline) return true;
-    await sleep(100);
-  }
-}
-
-/** Whether something accepts TCP connections on host:port. */
-function portInUse(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    const done = (used: boolean) => {
-      sock.destroy();
-      resolve(used);
-    };
-    sock.setTimeout(1000, () => done(true)); // a filtered/hanging port is not usable either
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
 }
 
 function tail(file: string, lines: number): string {
