@@ -5,7 +5,7 @@
  */
 import type { MetricsPacket } from './packet';
 import { RTT_ICMP } from './window';
-import { sample, type TcpContext } from './tcp';
+import { sample, type TcpContext } from './tcp-state';
 
 const REQUEST: Record<number, number> = { 1: 8, 58: 128 };
 const REPLY: Record<number, number> = { 1: 0, 58: 129 };

@@ -274,6 +274,22 @@ describe('metrics stage (in-memory driver)', () => {
     assert.equal(tcpOut.tcp_ab!.rtt_untracked_segments, 6n);
   });
 
+  it('caps the gaps also when a fill splits one in two (maxHoles)', () => {
+    const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 0, maxHoles: 2 }));
+    for (const p of handshake(100)) d.pipeInput('k', p);
+    // two gaps of 1000 bytes: 1001..2001 and 2101..3101 (segments of 100 at 2001 and 3101)
+    d.pipeInput('k', tcp(100.1, true, ACK, 2001, 5001, 100));
+    d.pipeInput('k', tcp(100.101, true, ACK, 3101, 5001, 100));
+    const holes = () => [...d.store<ConnState>(CONN_STORE).values()][0].d[0].holes;
+    assert.equal(holes().length, 2 * 5);
+    // fills in the middle of each gap split it: without the cap this leaves 4 gaps
+    d.pipeInput('k', tcp(100.102, true, ACK, 1501, 5001, 100));
+    d.pipeInput('k', tcp(100.103, true, ACK, 2601, 5001, 100));
+    assert.equal(holes().length, 2 * 5);
+    // relative sequence numbers (ISN 1000 = 0): the lowest pieces went, the two above the last fill stay
+    assert.deepEqual([holes()[0], holes()[1], holes()[5], holes()[6]], [1101, 1601, 1701, 2101]);
+  });
+
   it('evicts a closed TCP connection after the linger time, an open one only when idle', () => {
     const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 0, closedLingerMs: 5_000, idleTimeoutMs: 60_000 }));
     for (const p of handshake(100)) d.pipeInput('k', p);

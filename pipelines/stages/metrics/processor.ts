@@ -15,7 +15,8 @@ import type { VmInventory } from '../../../schemas/vm-inventory';
 import { END_OF_STREAM, type GlobalTableView, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/types';
 import type { MetricsConfig } from './config';
 import { icmpPacket } from './icmp';
-import { newDirState, newHandshake, tcpSegment, type DirState, type HandshakeState, type TcpContext } from './tcp';
+import { newHandshake, tcpSegment, type HandshakeState } from './tcp';
+import { newDirState, type DirState, type TcpContext } from './tcp-state';
 import { countPacket, newWindowAcc, tcpCounters, toFlowMetrics, RTT_KINDS, SecondCursor, type EndpointVm, type WindowAcc } from './window';
 import { WindowCursor, windowSpec } from '../../runtime/windows';
 

@@ -11,7 +11,7 @@
 import avro from 'avsc';
 import type { StoreSerde } from '../../runtime/types';
 import type { ConnState } from './processor';
-import type { DirState } from './tcp';
+import type { DirState } from './tcp-state';
 import type { WindowAcc } from './window';
 import type { RttAcc } from './sketch';
 

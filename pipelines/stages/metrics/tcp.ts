@@ -1,12 +1,13 @@
 /**
- * TCP analysis of one connection at one observation point, packet by packet in capture order.
+ * TCP analysis of one connection at one observation point, packet by packet in capture order:
+ * tcpSegment, each segment's handshake, sequence space, ACK and TCP timestamps. Its state and
+ * the primitives it shares are in tcp-state.ts, the outstanding segments (data -> ACK RTT) in
+ * tcp-outstanding.ts, the bookkeeping of sequence gaps in tcp-gaps.ts.
  *
  * Sequence numbers are unwrapped into a per-direction relative space (first sequence number
  * seen = 0), so comparisons are plain numbers and 32-bit wraparound is handled once.
- * - RTT, data -> ACK (as tcptrace does it): every segment with sequence space (payload, SYN,
- *   FIN) is remembered with its mirror time; an ACK marks every remembered segment that starts
- *   below it as acknowledged, and gives a sample only for the segment it acknowledges exactly
- *   (ack == segment end) and only when that segment was never retransmitted (Karn's rule).
+ * - RTT, data -> ACK (as tcptrace does it, tcp-outstanding.ts): every segment with sequence
+ *   space is remembered; an ACK samples the segment it acknowledges exactly, under Karn's rule.
  * - Loss: a segment carrying sequence space already seen here is a retransmission (lost after
  *   the mirror, or spurious); a segment filling a gap below the highest sequence seen either
  *   arrived late (reordering) or is the retransmission of a segment the mirror never saw (lost
@@ -17,52 +18,21 @@
  *   ACKs SACKing data above the gap: one alone is what any reordering produces, and a sender
  *   that resends on it resends spuriously, its original still on the way), or it came later
  *   than the reorder threshold (the handshake RTT, at least reorderThresholdMs) after the gap
- *   opened: without feedback a sender resends only on a timer. A D-SACK (a SACK block below the cumulative ACK, or inside the next block) reports
- *   data the receiver got twice: a spurious retransmission. A gap the receiver acknowledges
- *   without the mirror ever seeing its data was lost by the capture.
+ *   opened: without feedback a sender resends only on a timer. The receiver's ACKs also report
+ *   spurious retransmissions (D-SACK) and gaps lost by the capture (tcp-gaps.ts).
  * - TCP timestamps: first time each TSval appears on a segment with sequence space -> first
  *   TSecr echoing it from the other side.
- * Everything is bounded: outstanding segments, gaps and TSvals are capped lists.
+ * Everything is kept in capped lists: outstanding segments, TSvals and gaps (cfg.maxOutstanding, maxPending, maxHoles).
  */
-import type { Long } from '../../../schemas/types';
 import type { MetricsPacket } from './packet';
-import type { MetricsConfig } from './config';
-import { C, RTT_DATA_AB, RTT_TS_AB, rttSample, tcpCounters, type WindowAcc } from './window';
+import { C, RTT_TS_AB } from './window';
+import { count, sample, unwrap, type DirState, type TcpContext } from './tcp-state';
+import { addOutstanding, ackIn, markRetransmitted } from './tcp-outstanding';
+import { ackedGaps, gapSignals, setVerdict, takeHoles, DUPTHRESH, HOLE } from './tcp-gaps';
 
-const M32 = 4294967296;
+/** 2^31, half the 32-bit TSval space; local (tcp-state.ts's unwrap has its own) so the per-segment TSval check reads no imported binding */
 const HALF = 2147483648;
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
-
-export interface DirState {
-  init: boolean;
-  /** raw sequence number that maps to relative 0 */
-  base: number;
-  /** highest relative sequence end seen (next expected byte) */
-  hi: number;
-  /**
-   * gaps below hi not seen yet: flat [start, end, tOpened, verdict, sacks] (HOLE numbers each),
-   * sorted; verdict -1 until the gap's first fill, then 1 lost before the mirror / 0 reordered;
-   * sacks: receiver ACKs signalling the gap since it opened (duplicate ACKs, SACKs of data above it)
-   */
-  holes: number[];
-  /** unacknowledged segments: flat [start, end, tSent, retransmitted] quads, sorted by start */
-  out: number[];
-  ackInit: boolean;
-  /** last ACK sent by this side, relative in the other side's space, and its raw window */
-  lastAck: number;
-  lastWin: number;
-  /** latest (re)transmission time of the segments already acknowledged (-1: none) */
-  ackedMaxT: number;
-  /** TSvals this side sent on segments with sequence space: flat [tsval, tFirst] pairs */
-  tsv: number[];
-  /** last D-SACK block this side sent (relative, other side's space): [start, end], -1 none */
-  dsack: number[];
-}
-
-/** numbers per gap in DirState.holes */
-const HOLE = 5;
-/** receiver signals of a gap (dup ACKs, SACKs above it) before its first fill that mean the sender knows of a loss (its dupthresh) */
-const DUPTHRESH = 3;
 
 export interface HandshakeState {
   synT: number; synDir: number; synCount: number;
@@ -72,40 +42,8 @@ export interface HandshakeState {
   rtt: number;
 }
 
-export function newDirState(): DirState {
-  return { init: false, base: 0, hi: 0, holes: [], out: [], ackInit: false, lastAck: 0, lastWin: -1, ackedMaxT: -1, tsv: [], dsack: [-1, -1] };
-}
-
 export function newHandshake(): HandshakeState {
   return { synT: -1, synDir: -1, synCount: 0, synAckT: -1, synAckCount: 0, done: false, rtt: -1 };
-}
-
-/** The unwrapped value of 32-bit `raw` (relative to base) closest to `ref`. */
-function unwrap(raw: number, base: number, ref: number): number {
-  // x >>> 0 is x mod 2^32 for any integer x (negative ones too), without a floating-point modulo
-  const r32 = (raw - base) >>> 0;
-  const ref32 = ref >>> 0;
-  let d = r32 - ref32;
-  if (d >= HALF) d -= M32; else if (d < -HALF) d += M32;
-  return ref + d;
-}
-
-export interface TcpContext {
-  cfg: MetricsConfig;
-  /** window accumulator of this packet, null when its window is already closed (late) */
-  acc: WindowAcc | null;
-  /** last RTT sample per kind on this flow (for jitter) */
-  prev: number[];
-}
-
-export function sample(cx: TcpContext, kind: number, ns: number): void {
-  if (ns < 0) return; // capture timestamps went backwards: not an RTT
-  if (cx.acc) rttSample(cx.acc, kind, ns, cx.prev[kind], cx.cfg.relativeAccuracy);
-  cx.prev[kind] = ns;
-}
-
-function count(cx: TcpContext, dir: number, c: number, n = 1): void {
-  if (cx.acc) tcpCounters(cx.acc)[dir][c] += n;
 }
 
 /**
@@ -176,6 +114,9 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
         if (!markRetransmitted(s, start, top, t)) addOutstanding(cx, s, dir, start, top, t, 1);
       }
       if (end > s.hi) { addOutstanding(cx, s, dir, s.hi, end, t, 0); s.hi = end; }
+      // a fill inside a gap splits it in two: keep the cap (the lowest, oldest gaps go first, as when one opens)
+      const over = s.holes.length - cx.cfg.maxHoles * HOLE;
+      if (over > 0) s.holes.splice(0, over);
     }
   }
 
@@ -230,123 +171,4 @@ function pushCapped(list: number[], item: number[], width: number, cap: number):
   list.push(...item);
   if (list.length > cap * width) { list.splice(0, width); return 1; }
   return 0;
-}
-
-function addOutstanding(cx: TcpContext, s: DirState, dir: number, start: number, end: number, t: number, retx: number): void {
-  const out = s.out;
-  let i = out.length;
-  while (i > 0 && out[i - 4] > start) i -= 4;
-  out.splice(i, 0, start, end, t, retx);
-  if (out.length > cx.cfg.maxOutstanding * 4) { out.splice(0, 4); count(cx, dir, C.untracked); }
-}
-
-/**
- * tcptrace's ack_in: every segment starting below the ACK is acknowledged; only the segment it
- * acknowledges exactly gives a sample, and only if it was never retransmitted (Karn) and no
- * segment before it (acknowledged now or earlier) was (re)sent after it: the ACK may then
- * answer that later transmission (a retransmission or gap fill filling the receiver's hole),
- * not this segment. tcptrace 6.6 applies the same rule ("intervening transmissions").
- */
-function ackIn(cx: TcpContext, o: DirState, odir: number, ack: number, t: number): void {
-  const out = o.out;
-  let n = 0, lastXmit = o.ackedMaxT;
-  while (n < out.length && out[n] < ack) {
-    if (out[n + 1] === ack) {
-      if (out[n + 3] === 0 && lastXmit <= out[n + 2]) sample(cx, RTT_DATA_AB + odir, t - out[n + 2]);
-      else count(cx, odir, C.ambiguous);
-    }
-    if (out[n + 2] > lastXmit) lastXmit = out[n + 2];
-    n += 4;
-  }
-  if (n > 0) { out.splice(0, n); o.ackedMaxT = lastXmit; }
-}
-
-/** Gaps below the ACK were received by the peer: the mirror missed them (capture loss). */
-function ackedGaps(cx: TcpContext, o: DirState, odir: number, ack: number): void {
-  const h = o.holes;
-  let i = 0;
-  while (i < h.length && h[i] < ack) {
-    if (h[i + 1] > ack) { h[i] = ack; break; } // partly acknowledged: counted once it all is
-    count(cx, odir, C.ackedUnseen);
-    i += HOLE;
-  }
-  if (i > 0) h.splice(0, i);
-}
-
-/** Flags the remembered segments overlapping [start, end) as retransmitted (sent again at t). */
-function markRetransmitted(s: DirState, start: number, end: number, t: number): boolean {
-  let any = false;
-  for (let i = 0; i < s.out.length; i += 4) {
-    if (s.out[i] < end && s.out[i + 1] > start) { s.out[i + 3] = 1; s.out[i + 2] = t; any = true; }
-  }
-  return any;
-}
-
-/**
- * Removes [start, end) from the gaps; returns how many bytes were gaps, when the first opened,
- * the verdict of the gaps it fills (1 if any was judged lost, 0 if all judged reordered, -1 if
- * one was not judged yet) and the most SACKs any of them saw. What is left of a gap keeps its
- * verdict: the fills that continue it are judged as its first fill was.
- */
-function takeHoles(s: DirState, start: number, end: number): { bytes: number; opened: number; firstHoleStart: number; verdict: number; sacks: number } {
-  let bytes = 0, opened = Infinity, firstHoleStart = -1, verdict = 0, sacks = 0, undecided = false;
-  const h = s.holes;
-  const next: number[] = [];
-  for (let i = 0; i < h.length; i += HOLE) {
-    const hs = h[i], he = h[i + 1], ht = h[i + 2], hv = h[i + 3], hn = h[i + 4];
-    const lo = Math.max(hs, start), hi = Math.min(he, end);
-    if (lo >= hi) { next.push(hs, he, ht, hv, hn); continue; }
-    bytes += hi - lo;
-    if (ht < opened) opened = ht;
-    if (firstHoleStart < 0) firstHoleStart = hs;
-    if (hv < 0) undecided = true; else if (hv > verdict) verdict = hv;
-    if (hn > sacks) sacks = hn;
-    if (hs < lo) next.push(hs, lo, ht, hv, hn);
-    if (hi < he) next.push(hi, he, ht, hv, hn);
-  }
-  s.holes = next;
-  return { bytes, opened, firstHoleStart, verdict: verdict === 1 ? 1 : undecided ? -1 : 0, sacks };
-}
-
-/** The gaps that were split off by a fill of [start, end) (the parts just around it) get `verdict` when not judged yet. */
-function setVerdict(s: DirState, start: number, end: number, verdict: number): void {
-  const h = s.holes;
-  for (let i = 0; i < h.length; i += HOLE) {
-    if ((h[i + 1] === start || h[i] === end) && h[i + 3] < 0) h[i + 3] = verdict;
-  }
-}
-
-/**
- * An ACK sent by `s` about the other side's data `o` (sent by `odir`), with SACK blocks or a
- * duplicate ACK. A D-SACK (the first block below the cumulative ACK, or inside the second block:
- * RFC 2883) is a segment the receiver got twice, i.e. a spurious retransmission (or a
- * duplicate), counted once per block. The ACK is one more signal of every gap not filled yet
- * at or above its ACK that it SACKs data above, or of every such gap if it is a duplicate ACK.
- */
-function gapSignals(cx: TcpContext, s: DirState, o: DirState, odir: number, ack: number, blocks: Long[], dup: boolean): void {
-  const n = blocks.length & ~1;
-  const h = o.holes;
-  if (n === 0) {
-    for (let i = 0; i < h.length; i += HOLE) if (h[i + 3] < 0 && h[i] >= ack) h[i + 4]++;
-    return;
-  }
-  const le0 = unwrap(Number(blocks[0]), o.base, ack), re0 = unwrap(Number(blocks[1]), o.base, ack);
-  let dsack = re0 <= ack;
-  if (!dsack && n >= 4) {
-    const le1 = unwrap(Number(blocks[2]), o.base, ack), re1 = unwrap(Number(blocks[3]), o.base, ack);
-    dsack = le0 >= le1 && re0 <= re1;
-  }
-  if (!s.dsack) s.dsack = [-1, -1];
-  if (dsack) {
-    if (s.dsack[0] !== le0 || s.dsack[1] !== re0) { count(cx, odir, C.spurious); s.dsack[0] = le0; s.dsack[1] = re0; }
-  }
-  if (h.length === 0) return;
-  let top = -Infinity;
-  for (let i = dsack ? 2 : 0; i < n; i += 2) {
-    const re = unwrap(Number(blocks[i + 1]), o.base, ack);
-    if (re > top) top = re;
-  }
-  for (let i = 0; i < h.length; i += HOLE) {
-    if (h[i + 3] < 0 && h[i] >= ack && (dup || h[i + 1] < top)) h[i + 4]++;
-  }
 }
