@@ -61,7 +61,8 @@ function measure(task: Task<PacketSummary>, base: number, n: number): Measure {
 
 function run(n: number, hotEntries: number | undefined): { inWindow: Measure; between: Measure } {
   const hot = hotEntries === undefined ? {} : { hotEntries };
-  const def = fuseStages<AggregatePacket & MetricsPacket>([aggregateStage(hot), metricsStage(hot)]);
+  // a PacketSummary holds every field the fused stage reads
+  const def = fuseStages<AggregatePacket & MetricsPacket>([aggregateStage(hot), metricsStage(hot)]) as unknown as StageDefinition<PacketSummary>;
   const globals = new Map((def.globals ?? []).map((g) => [g.name, new GlobalTable<unknown>(g as never)]));
   const base = heap();
   const task = new Task(def, 0, new ComponentMetrics(`state-bench-${hotEntries}`), logger('state-bench'), globals);

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'AVRO_DECODE'
   | 'AVRO_ENCODE'
   | 'LATE_RECORD'
+  /** a stage's processor threw on a record (or on computing its timestamp): dead-lettered, the stage goes on */
+  | 'PROCESSING_FAILED'
   | 'EXPORT_INVALID'
   | 'IO'
   | 'INTERNAL';

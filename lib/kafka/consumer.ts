@@ -27,6 +27,8 @@ export interface RunOptions {
 
 export class TaplineConsumer {
   private running = false;
+  /** explicit start positions (RunOptions.startAt), re-applied at every group join; seek() moves them too */
+  private startAt: { topic: string; next: Map<number, bigint> } | null = null;
   constructor(private readonly c: Consumer) {}
 
   /**
@@ -64,6 +66,7 @@ export class TaplineConsumer {
     // seen during the first join on a busy machine): so every join seeks each partition to where
     // this run stands — the requested start, or past the last batch handled.
     const next = new Map<number, bigint>(opts.startAt?.offsets ?? []);
+    if (opts.startAt) this.startAt = { topic: opts.startAt.topic, next };
     const seekAll = (): void => {
       if (!opts.startAt) return;
       for (const [partition, offset] of next) this.c.seek({ topic: opts.startAt.topic, partition, offset: offset.toString() });
@@ -96,6 +99,16 @@ export class TaplineConsumer {
     await running;
     // Records fetched before a seek takes effect are the caller's to skip (it knows its range).
     try { seekAll(); } catch { /* the GROUP_JOIN listener seeks */ }
+  }
+
+  /**
+   * The partition is read again from `offset`, from its next fetch on (e.g. a task whose
+   * commit failed: its input since its last commit). Synchronous: no batch fetched after this
+   * call is handed over from the old position.
+   */
+  seek(topic: string, partition: number, offset: bigint): void {
+    if (this.startAt?.topic === topic) this.startAt.next.set(partition, offset);
+    this.c.seek({ topic, partition, offset: offset.toString() });
   }
 
   async commit(offsets: OffsetCommit[]): Promise<void> {

@@ -15,6 +15,8 @@ const DEFAULT_MAX_VERSIONS = 64;
 export class GlobalTable<V> implements GlobalTableView<V> {
   private readonly latest = new Map<string, { ts: bigint; value: V }>();
   private readonly index = new Map<string, Version<V>[]>();
+  /** per key, the time and index keys of each of its versions (a tombstone holds none), oldest first */
+  private readonly versions = new Map<string, { ts: bigint; keys: string[] }[]>();
   private readonly maxVersions: number;
   updates = 0;
 
@@ -25,17 +27,25 @@ export class GlobalTable<V> implements GlobalTableView<V> {
   /** Applies one record of the table's topic (value null = tombstone at time `fallbackTs`). */
   apply(key: string, value: V | null, fallbackTs: bigint): void {
     this.updates++;
-    const prev = this.latest.get(key);
     const ts = value === null ? fallbackTs : this.spec.timestampOf(value);
-    if (prev && ts < prev.ts) {
-      // An older version arriving late: record it in the history, keep the newer one current.
-      if (value !== null) for (const ik of this.spec.indexKeys(value)) this.insert(ik, { ts, key, value });
+    const newKeys = value === null ? new Set<string>() : new Set(this.spec.indexKeys(value));
+    // The key's versions before and after this one by event time: a version arriving late (an
+    // older one, after newer ones) holds its index keys only until the next version.
+    let vs = this.versions.get(key);
+    if (!vs) { vs = []; this.versions.set(key, vs); }
+    let i = vs.length;
+    while (i > 0 && vs[i - 1].ts > ts) i--;
+    const before = i > 0 ? vs[i - 1].keys : [];
+    const after = i < vs.length ? vs[i] : null;
+    vs.splice(i, 0, { ts, keys: [...newKeys] });
+    if (vs.length > this.maxVersions) vs.splice(0, vs.length - this.maxVersions);
+    for (const ik of newKeys) this.insert(ik, { ts, key, value });
+    for (const ik of before) if (!newKeys.has(ik)) this.insert(ik, { ts, key, value: null }); // released at ts
+    if (after) {
+      // Late: released at the next version where it does not hold them; the newer one stays current.
+      for (const ik of newKeys) if (!after.keys.includes(ik)) this.insert(ik, { ts: after.ts, key, value: null });
       return;
     }
-    const oldKeys = prev ? new Set(this.spec.indexKeys(prev.value)) : new Set<string>();
-    const newKeys = value === null ? new Set<string>() : new Set(this.spec.indexKeys(value));
-    for (const ik of newKeys) this.insert(ik, { ts, key, value });
-    for (const ik of oldKeys) if (!newKeys.has(ik)) this.insert(ik, { ts, key, value: null }); // released at ts
     if (value === null) this.latest.delete(key);
     else this.latest.set(key, { ts, value });
   }
@@ -44,7 +54,8 @@ export class GlobalTable<V> implements GlobalTableView<V> {
     let list = this.index.get(ik);
     if (!list) { list = []; this.index.set(ik, list); }
     let i = list.length;
-    while (i > 0 && list[i - 1].ts > v.ts) i--;
+    // at equal times a release goes first: it must not hide another key taking the index key then
+    while (i > 0 && (list[i - 1].ts > v.ts || (v.value === null && list[i - 1].ts === v.ts && list[i - 1].value !== null))) i--;
     list.splice(i, 0, v);
     if (list.length > this.maxVersions) list.splice(0, list.length - this.maxVersions);
   }

@@ -25,12 +25,12 @@ import { logger } from '../../lib/log';
 import { DEFAULT_COMMIT_INTERVAL_MS } from '../../lib/config/schema';
 import { errorMessage, isTaplineError } from '../../lib/errors';
 import type { InBatch, KafkaClient, OutMessage, TaplineConsumer, TaplineProducer, TransactionalProducer } from '../../lib/kafka';
-import { Task } from './task';
+import { Task, type Rejected } from './task';
 import { InputCodec } from './input-codec';
 import { Completion, EndOffsets, prepareBoundedRun, type OffsetRange } from './bounded';
 import { changelogBatches, ensureChangelogs, restoreTask } from './changelog';
 import { GlobalFollower } from './global-follower';
-import { END_OF_STREAM, type StageDefinition } from './types';
+import { END_OF_STREAM, originalValue, type StageDefinition } from './types';
 
 export type Guarantee = 'exactly_once' | 'at_least_once';
 
@@ -68,6 +68,8 @@ interface Slot<V> {
    * run then: it would reconnect the producer and fence the partition's next task.
    */
   closed: boolean;
+  /** the input offset of the task's last successful commit (-1: none known): where a failed task's input is read again */
+  committedOffset: bigint;
 }
 
 export class StageRunner<V> {
@@ -173,6 +175,7 @@ export class StageRunner<V> {
   private async createSlot(partition: number): Promise<Slot<V>> {
     const task = new Task(this.def, partition, this.metrics, this.log.child({ partition }), this.globals?.tables);
     let txn: TransactionalProducer | null = null;
+    let committed = -1n;
     if (this.guarantee === 'exactly_once') {
       // Fence first (aborting a previous owner's open transaction), then read the changelog.
       txn = this.opts.kafka.transactionalProducer(`${this.groupId}-${this.def.input.topic}-${partition}`);
@@ -182,11 +185,13 @@ export class StageRunner<V> {
       // The restored state includes every record below the committed offset, read now (after the
       // fencing, so no transaction of a previous owner is still landing). The consumer may start
       // below it (it fetched the offset before a last commit landed): onBatch skips those.
-      const committed = (await this.opts.kafka.committedOffsets(this.groupId, this.def.input.topic)).get(partition) ?? -1n;
+      committed = (await this.opts.kafka.committedOffsets(this.groupId, this.def.input.topic)).get(partition) ?? -1n;
       if (committed > task.nextOffset) task.nextOffset = committed;
       this.log.info({ partition, records: n, ms: Date.now() - t0, streamTime: String(task.streamTimeNs) }, 'task restored');
+    } else {
+      committed = (await this.opts.kafka.committedOffsets(this.groupId, this.def.input.topic)).get(partition) ?? -1n;
     }
-    return { task, txn, uncommitted: false, deadLetters: [], lastCommitMs: Date.now(), committing: Promise.resolve(), timer: null, closed: false };
+    return { task, txn, uncommitted: false, deadLetters: [], lastCommitMs: Date.now(), committing: Promise.resolve(), timer: null, closed: false, committedOffset: committed };
   }
 
   private async onBatch(batch: InBatch): Promise<void> {
@@ -220,8 +225,12 @@ export class StageRunner<V> {
       const message = this.codec!.message(m.value!) ?? undefined;
       for (let index = 0; index < values.length; index++) {
         const value = values[index];
-        task.process({ topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: this.def.timestampOf(value), message, index });
+        const rec = { topic: batch.topic, partition: batch.partition, offset: m.offset, key, value, timestampNs: -1n, message, index };
+        try { rec.timestampNs = this.def.timestampOf(value); } catch (e) { task.reject(rec, e); continue; }
+        task.process(rec);
       }
+      if (task.nextOffset <= m.offset) task.nextOffset = m.offset + 1n; // every record of it was rejected
+      for (const r of task.takeRejected()) deadLetters.push(this.rejectedLetter(r, batch.topic, m.value!));
     }
     slot.uncommitted = true;
     this.metrics.streamTime(task.streamTimeNs);
@@ -241,6 +250,18 @@ export class StageRunner<V> {
       slot.timer = setTimeout(() => { slot.timer = null; this.commitInBackground(batch.partition, slot); },
         Math.max(0, slot.lastCommitMs + this.commitIntervalMs - Date.now()));
     }
+  }
+
+  /**
+   * The dead letter of a record the processor threw on: that record alone, whole, as a message of
+   * the input topic (so it can be replayed once fixed), else the message it came in.
+   */
+  private rejectedLetter(r: Rejected<V>, topic: string, raw: Buffer): OutMessage {
+    let value = raw;
+    try { value = this.codec!.encode([(originalValue(r.record) ?? r.record.value) as V]); } catch { /* keep the whole message */ }
+    return { key: r.record.key === null ? null : Buffer.from(r.record.key), value, headers: {
+      'tapline.reason': errorMessage(r.error), 'tapline.code': 'PROCESSING_FAILED', 'tapline.stage': this.def.name,
+      'tapline.source': `${topic}/${r.record.partition}/${r.record.offset}`, 'tapline.index': String(r.record.index ?? 0) } };
   }
 
   private commitInBackground(partition: number, slot: Slot<V>): void {
@@ -279,6 +300,7 @@ export class StageRunner<V> {
         await this.commit(slot, deadLetters, final);
         this.commits++;
       } catch (e) {
+        this.rewind(partition, slot.committedOffset);
         const current = this.slots.get(partition);
         if (current && this.settled.get(current) === slot) this.slots.delete(partition);
         slot.closed = true;
@@ -291,6 +313,21 @@ export class StageRunner<V> {
     slot.committing = run.catch(() => undefined);
     return run;
   }
+
+  /**
+   * The consumer reads `partition` again from `offset` (the failed task's last commit): kafkajs
+   * would otherwise go on after the last batch a handler returned from, and the records that only
+   * the dropped task held (a deferred commit's batches; at-least-once: all its live state) would
+   * be lost. Synchronous, so no batch reaches the partition's next task before the seek is set.
+   */
+  private rewind(partition: number, offset: bigint): void {
+    try {
+      this.consumer?.seek(this.def.input.topic, partition, offset < 0n ? 0n : offset);
+    } catch (e) {
+      this.log.error({ partition, err: errorMessage(e) }, 'could not rewind the consumer after a failed commit');
+    }
+  }
+
 
   private outputs(task: Task<V>, deadLetters: OutMessage[]): { topic: string; messages: OutMessage[] }[] {
     const byTopic = new Map<string, OutMessage[]>();
@@ -310,10 +347,11 @@ export class StageRunner<V> {
     if (slot.txn) {
       const offsets = task.nextOffset >= 0n ? { groupId: this.groupId, topic: this.def.input.topic, partition: task.partition, offset: task.nextOffset } : null;
       await slot.txn.commit([...out, ...changelogBatches(this.groupId, task)], offsets);
+      if (offsets) slot.committedOffset = offsets.offset;
     } else {
       await this.producer!.sendMany(out);
       const off = final ? (task.nextOffset >= 0n ? task.nextOffset : null) : task.safeCommitOffset();
-      if (off !== null && this.consumer) await this.consumer.commit([{ topic: this.def.input.topic, partition: task.partition, offset: off }]);
+      if (off !== null && this.consumer) { await this.consumer.commit([{ topic: this.def.input.topic, partition: task.partition, offset: off }]); slot.committedOffset = off; }
     }
     for (const b of out) if (b.topic !== this.opts.deadLetterTopic) this.metrics.sent(b.messages.length);
   }

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { ComponentMetrics } from '../../lib/metrics';
 import { logger } from '../../lib/log';
 import { Task } from './task';
+import { TopologyTestDriver } from './test-driver';
+import { aggregateStage, type AggregatePacket } from '../stages/aggregate';
+import { emptyPacketSummary, type FlowWindow, type PacketSummary } from '../../schemas/types';
 import type { KeyValueStore, ProcessorContext, StageDefinition, StreamRecord } from './types';
 
 interface Rec { put?: string; del?: string; ts: bigint }
@@ -47,5 +50,46 @@ describe('runtime: task commit bookkeeping', () => {
     assert.equal(task.safeCommitOffset(), 9n, 'd and e arrived at 9');
     feed(10n, [{ del: 'd', ts: 2n * S + 3n }, { del: 'e', ts: 2n * S + 4n }]);
     assert.equal(task.safeCommitOffset(), 11n, 'nothing live: up to the next offset');
+  });
+});
+
+describe('runtime: a record the processor throws on', () => {
+  it('is set aside (PROCESSING_FAILED) with its position; the task goes on with the next records and its offsets', () => {
+    const punctuations: bigint[] = [];
+    const def = stage(punctuations);
+    const inner = def.create;
+    const failing: StageDefinition<Rec> = { ...def, create: () => {
+      const p = inner();
+      return { ...p, init: (c) => p.init(c), process: (r) => { if (r.value.put === 'bad') throw new Error('cannot take it'); p.process(r); } };
+    } };
+    const metrics = new ComponentMetrics('task-reject-test');
+    const task = new Task(failing, 0, metrics, logger('task-test'));
+    const recs: Rec[] = [{ put: 'a', ts: 1n }, { put: 'bad', ts: 2n }, { put: 'c', ts: 3n }];
+    recs.forEach((value, index) => task.process({ topic: 'in', partition: 0, offset: 4n, key: null, value, timestampNs: value.ts, index }));
+    assert.deepEqual([...task.stores.get('s')!.entries()].map(([k]) => k), ['a', 'c'], 'the records around it are processed');
+    const rejected = task.takeRejected();
+    assert.deepEqual(rejected.map((r) => [r.record.offset, r.record.index, (r.error as Error).message]), [[4n, 1, 'cannot take it']]);
+    assert.deepEqual(task.takeRejected(), [], 'taken once');
+    assert.equal(metrics.errorsByCode.get('PROCESSING_FAILED'), 1);
+    assert.equal(metrics.droppedByReason.get('dead-letter'), 1);
+    assert.equal(task.nextOffset, 5n);
+    assert.equal(task.streamTimeNs, 3n);
+  });
+});
+
+describe('runtime: a record whose timestamp cannot be computed (test driver)', () => {
+  it('is rejected like a processing failure, with its whole original; the other records count', () => {
+    const base = aggregateStage();
+    const def = { ...base, timestampOf: (p: AggregatePacket) => { if (p.src_port === 6666) throw new Error('no time for this one'); return base.timestampOf(p); } };
+    const d = new TopologyTestDriver(def);
+    const p = (ts: bigint, port: number): PacketSummary => ({ ...emptyPacketSummary(), ts_ns: ts, observation_point: 'op', ip_version: 4,
+      src_ip: '10.9.1.1', dst_ip: '10.9.1.2', src_port: port, dst_port: 80, ip_proto: 6, wire_len: 100, cap_len: 100, src_mac: '02:00:00:00:00:01' });
+    d.pipeMessage('k', [p(S, 1000), p(S + 1n, 6666), p(S + 2n, 1000)] as unknown as AggregatePacket[]);
+    d.endOfStream();
+    const rejected = d.readRejected();
+    assert.deepEqual(rejected.map((r) => [r.offset, r.index, r.reason]), [[0n, 1, 'no time for this one']]);
+    assert.equal((rejected[0].original as PacketSummary).src_mac, '02:00:00:00:00:01', 'every field, not only the ones the stage reads');
+    const flows = d.readOutput<FlowWindow>('tapline.flows.v1').map((o) => o.value);
+    assert.deepEqual(flows.map((f) => Number(f.packets_ab) + Number(f.packets_ba)), [2]);
   });
 });

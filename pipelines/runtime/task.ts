@@ -12,6 +12,9 @@ import { END_OF_STREAM, type Processor, type ProcessorContext, type StageDefinit
 
 export interface Emitted { topic: string; key: string | null; value: Buffer }
 
+/** A record the stage could not process: its processor (or timestampOf) threw. */
+export interface Rejected<V> { record: StreamRecord<V>; error: unknown }
+
 export class Task<V> {
   readonly stores = new Map<string, InMemoryStore<unknown>>();
   readonly processor: Processor<V>;
@@ -19,6 +22,7 @@ export class Task<V> {
   private streamTime = -1n;
   private lastPunctuated = -1n;
   private outbox: Emitted[] = [];
+  private rejected: Rejected<V>[] = [];
   /** stream-time interval between punctuations (StageDefinition.punctuateEveryNs, default 1 s) */
   private readonly interval: bigint;
   /** the stores as an array: iterated per message, without a Map iterator each time */
@@ -33,8 +37,8 @@ export class Task<V> {
   /** stream time at which the next punctuation is due (derived from lastPunctuated) */
   private punctuateAt = 0n;
 
-  constructor(readonly def: StageDefinition<V>, readonly partition: number, metrics: ComponentMetrics, log: Logger,
-    globals: Map<string, GlobalTable<unknown>> = new Map()) {
+  constructor(readonly def: StageDefinition<V>, readonly partition: number, private readonly metrics: ComponentMetrics,
+    private readonly log: Logger, globals: Map<string, GlobalTable<unknown>> = new Map()) {
     for (const [topic, schema] of Object.entries(def.outputs)) this.codecs.set(topic, new AvroCodec(schema));
     for (const name of def.stores) this.stores.set(name, new InMemoryStore(name, { serde: def.serdes?.[name], hotEntries: def.hotEntries }));
     this.storeList = [...this.stores.values()];
@@ -87,7 +91,14 @@ export class Task<V> {
     }
     // Stream time advances after the record, so during process() ctx.streamTimeNs() is the
     // time reached BEFORE it: lateness verdicts then do not depend on how input was batched.
-    this.processor.process(rec);
+    try {
+      this.processor.process(rec);
+    } catch (e) {
+      // A record the processor cannot take must not stop the partition (it would fail the same
+      // way after every restart): it is set aside for the dead-letter topic and the task goes
+      // on, with what the processor changed before it threw (as Kafka Streams' LogAndContinue).
+      this.reject(rec, e);
+    }
     if (rec.timestampNs > this.streamTime) this.streamTime = rec.timestampNs;
     if (first) this.nextOffset = rec.offset + 1n;
     // Punctuation happens when stream time crosses a boundary of the punctuation interval,
@@ -112,6 +123,23 @@ export class Task<V> {
     this.messageAt = -1n;
     this.processor.punctuate(t);
     for (const s of this.stores.values()) s.pack();
+  }
+
+  /** Sets a record aside for the dead-letter topic (see takeRejected), counted as PROCESSING_FAILED. */
+  reject(rec: StreamRecord<V>, error: unknown): void {
+    this.metrics.error('PROCESSING_FAILED');
+    this.metrics.dropped('dead-letter');
+    this.log.warn({ offset: String(rec.offset), index: rec.index, err: error instanceof Error ? error.message : String(error) },
+      'the processor threw on a record: dead-lettered');
+    this.rejected.push({ record: rec, error });
+  }
+
+  /** The records rejected since the last call. */
+  takeRejected(): Rejected<V>[] {
+    if (this.rejected.length === 0) return [];
+    const out = this.rejected;
+    this.rejected = [];
+    return out;
   }
 
   drain(): Emitted[] {

@@ -9,7 +9,7 @@ import { logger } from '../../lib/log';
 import { Task } from './task';
 import { InputCodec } from './input-codec';
 import { GlobalTable } from './global-table';
-import { END_OF_STREAM, type StageDefinition } from './types';
+import { END_OF_STREAM, originalValue, type StageDefinition } from './types';
 
 export interface DriverOutput<T> { key: string | null; value: T }
 
@@ -65,9 +65,22 @@ export class TopologyTestDriver<V> {
     const task = this.task(partition);
     for (let index = 0; index < decoded.length; index++) {
       const v = decoded[index];
-      task.process({ topic: this.def.input.topic, partition, offset, key, value: v, timestampNs: this.def.timestampOf(v), message, index });
+      const rec = { topic: this.def.input.topic, partition, offset, key, value: v, timestampNs: -1n, message, index };
+      try { rec.timestampNs = this.def.timestampOf(v); } catch (e) { task.reject(rec, e); continue; }
+      task.process(rec);
     }
     this.collect(task);
+  }
+
+  /** Records the processor threw on (the runner dead-letters them, PROCESSING_FAILED), and removes them. */
+  readRejected(): { offset: bigint; index: number; reason: string; original: unknown }[] {
+    const out = [];
+    for (const t of this.tasks.values()) {
+      for (const r of t.takeRejected()) {
+        out.push({ offset: r.record.offset, index: r.record.index ?? 0, reason: r.error instanceof Error ? r.error.message : String(r.error), original: originalValue(r.record) });
+      }
+    }
+    return out;
   }
 
   /** An update of a global table (value null = tombstone at tsNs), through its Avro codec. */
