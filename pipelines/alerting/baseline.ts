@@ -47,11 +47,16 @@ export function learn(b: Baseline, x: number, p: BaselineParams): void {
 
 export function newBaseline(): Baseline { return { n: 0, level: 0, dev: 0, last: -1n }; }
 
-/** Learns the empty windows between the last one learned and `windowStart` (as zeros). */
+/**
+ * Learns the empty windows between the last one learned and `windowStart` (as zeros), once:
+ * `last` then stands at the window before `windowStart`, so a second call learns nothing more.
+ */
 export function fillGap(b: Baseline, windowStart: bigint, windowNs: bigint, p: BaselineParams, maxGap = 64): void {
   if (b.last < 0n || windowStart <= b.last) return;
   const gap = Number((windowStart - b.last) / windowNs) - 1;
+  if (gap <= 0) return;
   for (let i = 0; i < Math.min(gap, maxGap); i++) learn(b, 0, p);
+  b.last = windowStart - windowNs;
 }
 
 /** Learns the value of the window starting at `windowStart` (gap filled first). */

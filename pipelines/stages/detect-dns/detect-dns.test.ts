@@ -111,3 +111,18 @@ describe('detect-dns (driver, 4 partitions, behind detect-rekey-dns)', () => {
     assert.equal(new Set(got.map((a) => a.id)).size, 1);
   });
 });
+
+describe('detect-dns: review regressions', () => {
+  it('an unanswered query (DNS_QUERY, then DNS_UNANSWERED from parse) is one query, not two', () => {
+    const c = chain();
+    for (let i = 0; i < 6; i++) {
+      const id = ++seq;
+      const q = dns(bad.addr, 10 + i, 'DNS_QUERY', `${b32(100 + i)}.t.evil.example`, 0, 'mon:h1', id);
+      c.push(q);
+      // parse reports the same query again once its timeout passed: same flow, id and name, request_ts_ns = the query's time
+      c.push({ ...q, kind: 'DNS_UNANSWERED', ts_ns: BigInt(q.ts_ns) + 5n * S, request_ts_ns: q.ts_ns });
+    }
+    c.tick(200, tick);
+    assert.deepEqual(states(c.alerts()), [], '6 distinct suspicious queries are under tunnelMinQueries (10)');
+  });
+});

@@ -58,7 +58,8 @@ export class DnsProcessor extends WindowedDetector<L7Event, DnsAcc> {
       a.answers++;
       if (a.resolvers.size < 8) a.resolvers.add(e.src_ip);
       if (e.dns.rcode === 3) { a.nxdomain++; if (a.nxNames.length < SAMPLES && qname) a.nxNames.push(short(qname)); }
-    } else if (e.kind === 'DNS_QUERY' || e.kind === 'DNS_UNANSWERED') {
+    } else if (e.kind === 'DNS_QUERY') {
+      // not DNS_UNANSWERED: parse emits it later for a query it has already sent as DNS_QUERY
       a.queries++;
       if (a.resolvers.size < 8) a.resolvers.add(e.dst_ip);
       if (qname) {

@@ -125,3 +125,13 @@ describe('detect-thresholds (driver, 4 partitions, behind detect-rekey-metrics)'
     assert.equal(got[4].last_seen_ns, 60n * S);
   });
 });
+
+describe('detect-thresholds: review regressions', () => {
+  it('NIC utilization with an evaluation window of two flow windows is their average, not their sum', () => {
+    const c = chain({ windowMs: 20_000 });
+    // web-1 sends at 50 % of its NIC in both 10 s flow windows of the 20 s evaluation window [0, 20): 50 % on average
+    for (const sec of [0, 10]) c.push(fmetrics(web, 40000 + sec, db, 5432, sec, { utilClientOut: 0.5, utilServerOut: 0.1 }));
+    c.tick(200, (_p, sec) => fmetrics(ext('192.0.2.1'), 40000, ext('192.0.2.2'), 443, sec));
+    assert.deepEqual(c.alerts().filter((a) => a.type === 'utilization_threshold').map((a) => `${a.state} ${a.dedup_key} ${a.value}`), []);
+  });
+});

@@ -77,7 +77,10 @@ export class ThresholdsProcessor extends WindowedDetector<FlowMetrics, Threshold
       const sk = `v|${key}`;
       const a = (this.acc_(w, sk) as VmAcc | undefined) ?? { kind: 'vm', info: isA ? this.info(m.vm_a, m.addr_a, ts) : this.info(m.vm_b, m.addr_b, ts), ops: {} };
       const o = a.ops[m.observation_point] ?? { out: 0, in: 0 };
-      o.out += out ?? 0; o.in += inn ?? 0;
+      // utilization is the mean over the flow window: weighted by its share of the evaluation
+      // window, so consecutive flow windows average (and concurrent flows still add up)
+      const share = Math.min(1, Math.max(0, Number(BigInt(m.window_end_ns) - BigInt(m.window_start_ns)) / Number(this.windowNs)));
+      o.out += (out ?? 0) * share; o.in += (inn ?? 0) * share;
       a.ops[m.observation_point] = o;
       this.putAcc(w, sk, a);
     }

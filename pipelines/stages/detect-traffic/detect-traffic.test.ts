@@ -161,3 +161,16 @@ describe('detect-traffic: new pairs', () => {
     assert.deepEqual(run({ ...learn, overrides: [{ tenant: 'lab', newPairs: false }] }), []);
   });
 });
+
+describe('detect-traffic: review regressions', () => {
+  it('windows without traffic are learned as zeros once, not twice (baseline n and warm-up)', () => {
+    const c = chain();
+    const rnd = prng(7);
+    normalWindow(c, 0, rnd);
+    normalWindow(c, 200, rnd); // 19 empty windows in between
+    c.tick(400, tick);
+    const all = [0, 1, 2, 3].flatMap((p) => [...c.detector.store<{ level: number; n: number }>('traffic-baselines', p)]);
+    const pair = all.find(([k]) => k === 'pair|acme|web-1->db-1')!;
+    assert.equal(pair[1].n, 1 + 19 + 1, 'window 0, 19 zero windows, window 200');
+  });
+});

@@ -123,7 +123,7 @@ export class TrafficProcessor extends WindowedDetector<IdentifiedFlow, TrafficAc
         });
       }
     }
-    learnWindow(b, w, this.windowNs, x, this.params);
+    learnWindow(b, w, this.windowNs, x, this.params); // the gap was filled above (fillGap learns it once)
     this.baselines.put(series, b);
   }
 

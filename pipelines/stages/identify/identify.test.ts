@@ -153,3 +153,16 @@ describe('identify stage (in-memory driver)', () => {
       (e: unknown) => e instanceof TaplineError && e.code === 'CONFIG_INVALID' && /observationHost/.test(e.message));
   });
 });
+
+describe('identify stage: review regressions', () => {
+  it('an unlisted observation point maps to the FIRST of its parts that is an inventory host', () => {
+    const d = new TopologyTestDriver(identifyStage());
+    d.pipeGlobal('inventory', 'vm-01', vm('vm-01', 'h1', ['10.0.1.1'], 0));
+    d.pipeGlobal('inventory', 'vm-02', vm('vm-02', 'h2', ['10.0.1.2'], 0));
+    // the capture on h1 of its interface named after the peer host h2
+    d.pipeInput(null, flow('10.0.1.1', 40000, '198.51.100.7', 443, 10, 'live:h1:h2'));
+    const out = d.readOutput<IdentifiedFlow>(OUT).map((o) => o.value);
+    assert.deepEqual(out.map((f) => f.observed_host), ['h1']);
+    assert.equal(d.readOutput(EV).length, 0, 'vm-01 seen at its own host is no migration');
+  });
+});

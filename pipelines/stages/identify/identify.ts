@@ -170,7 +170,7 @@ export class IdentifyProcessor implements Processor<FlowWindow> {
     const hosts = new Set<string>();
     for (const [, v] of this.table.entries()) hosts.add(v.host);
     let found: string | null = null;
-    for (const part of op.split(':')) if (hosts.has(part)) found = part;
+    for (const part of op.split(':')) if (hosts.has(part)) { found = part; break; } // the first, as documented
     if (found !== null || hosts.size > 0) this.opHosts.set(op, found); // negative answers once the table has hosts
     return found;
   }
