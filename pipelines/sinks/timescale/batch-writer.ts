@@ -30,8 +30,11 @@ export type { PendingRecord } from './column-batch';
 const log = logger('timescale-writer');
 const listening = new WeakSet<PoolClient>();
 
-/** SQLSTATE classes that describe the data, not the connection: retrying cannot help. */
-const DATA_ERROR_CLASSES = ['22', '23', '42'];
+/**
+ * SQLSTATE classes that describe the data, not the connection: retrying cannot help. 54 (program
+ * limit exceeded) included: a value too large for an index row (54000) fails the same way forever.
+ */
+const DATA_ERROR_CLASSES = ['22', '23', '42', '54'];
 
 export function isDataError(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;

@@ -84,7 +84,7 @@ export class TimescaleSink {
   readonly metrics = new ComponentMetrics('sink-timescale');
   private readonly log = logger('sink-timescale');
   private readonly lanes = new Map<string, Lane>();
-  private readonly lastValue = new Map<string, { offset: bigint; value: Buffer; repeat: number }>();
+  private readonly lastValue = new Map<string, { offset: bigint; value: Buffer; repeat: number; runStart: bigint }>();
   private consumer: TaplineConsumer | null = null;
   private producer: TaplineProducer | null = null;
   private ends: Map<string, EndOffsets> | null = null;
@@ -182,13 +182,17 @@ export class TimescaleSink {
     const repeats = new Map<InMessage, number>();
     let deadLetters: OutMessage[] = [];
     let lastOffset: bigint | null = null;
+    // Where the slice's trailing run of identical records starts (specs with usesRepeat): the
+    // offset to commit instead of lastOffset + 1, as the run's numbering is not kept elsewhere.
+    let runStart: bigint | null = null;
     let received = 0;
     const flush = async () => {
       this.metrics.received(received);
       const rebuild = (m: InMessage): PendingRecord<InMessage> =>
         ({ ref: m, rows: rowsOf(lane.spec, lane.codec.decode(m.value!), m.value!, repeats.get(m) ?? 0) });
       const prepared = await lane.writer.prepareAsync(rows, rebuild);
-      await this.enqueue(lane, batch, source, prepared, deadLetters, lastOffset, heartbeat);
+      const commitAt = runStart ?? (lastOffset === null ? null : lastOffset + 1n);
+      await this.enqueue(lane, batch, source, prepared, deadLetters, commitAt, heartbeat);
       rows = lane.writer.batch<InMessage>();
       deadLetters = [];
       received = 0;
@@ -200,6 +204,7 @@ export class TimescaleSink {
       if (ends?.before(batch.partition, m.offset)) continue; // replay: before the requested start
       if (ends?.beyond(batch.partition, m.offset)) break; // not part of this bounded run
       lastOffset = m.offset;
+      runStart = null;
       received++;
       if (m.value === null && lane.spec.tombstones === 'skip') { this.metrics.dropped('tombstone'); continue; }
       let stage = 'AVRO_DECODE';
@@ -209,6 +214,7 @@ export class TimescaleSink {
         stage = 'ROW_INVALID';
         const repeat = this.repeatOf(source, m.offset, m.value);
         if (repeat !== 0) repeats.set(m, repeat);
+        if (lane.spec.usesRepeat) runStart = this.lastValue.get(source)!.runStart;
         rows.add(m, rowsOf(lane.spec, record, m.value, repeat));
       } catch (e) {
         this.deadLetter(deadLetters, m.key, m.value, isTaplineError(e) ? e.code : stage, errorMessage(e), `${source}/${m.offset}`);
@@ -226,10 +232,10 @@ export class TimescaleSink {
    * while the database is down, no further batch is fetched.
    */
   private async enqueue(lane: Lane, batch: InBatch, source: string, prepared: PreparedBatch<InMessage>, deadLetters: OutMessage[],
-    lastOffset: bigint | null, heartbeat: () => Promise<void>): Promise<void> {
+    nextOffset: bigint | null, heartbeat: () => Promise<void>): Promise<void> {
     while (this.queued.length >= MAX_QUEUED) await this.queued.shift();
     const written = this.writes.then(() => this.writeSlice(lane, source, prepared, deadLetters, heartbeat));
-    const committed = Promise.all([written, this.inflight]).then(() => this.commitSlice(batch, deadLetters, lastOffset));
+    const committed = Promise.all([written, this.inflight]).then(() => this.commitSlice(batch, deadLetters, nextOffset));
     written.catch(() => undefined); // observed through `committed`
     committed.catch((e: Error) => { this.failure ??= e; }); // thrown by the next batch, by completion, by close()
     this.writes = written;
@@ -250,10 +256,18 @@ export class TimescaleSink {
     added.forEach((n, t) => { if (n === 0) return; const table = lane.spec.targets[t].table; this.rowsByTable.set(table, (this.rowsByTable.get(table) ?? 0) + n); });
   }
 
-  private async commitSlice(batch: InBatch, deadLetters: OutMessage[], lastOffset: bigint | null): Promise<void> {
+  private async commitSlice(batch: InBatch, deadLetters: OutMessage[], nextOffset: bigint | null): Promise<void> {
     if (deadLetters.length) await this.producer!.send(this.cfg.deadLetterTopic, deadLetters);
-    if (lastOffset !== null) {
-      await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: lastOffset + 1n }]);
+    if (nextOffset !== null) {
+      // The slice's rows are durable: a failed offset commit (a rebalance in progress, a broker
+      // blip) is covered by the next slice's commit, or re-delivers rows the upsert makes
+      // harmless. Failing every later batch for it would stop the sink for good.
+      try {
+        await this.consumer!.commit([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+      } catch (e) {
+        this.metrics.error('COMMIT_FAILED');
+        this.log.warn({ topic: batch.topic, partition: batch.partition, offset: String(nextOffset), err: errorMessage(e) }, 'offset commit failed; the next commit covers it');
+      }
     }
   }
 
@@ -264,9 +278,10 @@ export class TimescaleSink {
   private repeatOf(source: string, offset: bigint, value: Buffer): number {
     const prev = this.lastValue.get(source);
     let repeat = 0;
-    if (prev && prev.offset === offset) repeat = prev.repeat;
-    else if (prev && prev.offset < offset && prev.value.equals(value)) repeat = prev.repeat + 1;
-    this.lastValue.set(source, { offset, value, repeat });
+    let runStart = offset; // the offset of the run's first record (repeat 0)
+    if (prev && prev.offset === offset) ({ repeat, runStart } = prev);
+    else if (prev && prev.offset < offset && prev.value.equals(value)) { repeat = prev.repeat + 1; runStart = prev.runStart; }
+    this.lastValue.set(source, { offset, value, repeat, runStart });
     return repeat;
   }
 

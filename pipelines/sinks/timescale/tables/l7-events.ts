@@ -26,6 +26,7 @@ export const l7Events: TableSpec = {
   name: 'l7_events',
   schema: 'l7-event.v1',
   defaultTopic: 'tapline.l7.v1',
+  usesRepeat: true,
   targets: [{ table: 'l7_events', columns: [...avro, EVENT_ID], conflictKey: ['flow_key', 'observation_point', 'ts', 'kind', 'event_id'] }],
   rows(rec, ctx, out) {
     const r = row(rec);

@@ -41,5 +41,11 @@ export interface TableSpec<T = Record<string, unknown>> {
   topicSettings?: { partitions?: number; compacted?: boolean };
   /** 'skip': a null value (compaction tombstone) is expected and counted, not dead-lettered. */
   tombstones?: 'skip';
+  /**
+   * The rows depend on RowContext.repeat (l7_events' event_id): the sink then commits a slice's
+   * offsets at the start of its trailing run of identical records, so that a restart or a new
+   * owner of the partition reads the whole run again and numbers it as an uninterrupted run did.
+   */
+  usesRepeat?: boolean;
   rows(record: T, ctx: RowContext, out: RowOut): void;
 }
