@@ -205,10 +205,11 @@ const EXCLUSIONS: { reason: string; when: (s: PacketSummary) => boolean; checks:
     checks: /^(ip\.|ipv6\.|tcp\.|udp\.|sctp\.|icmp)/,
   },
   {
-    reason: 'first fragment (MF set): tshark computes no segment length without reassembly; our l4_payload_len '
-      + 'is the L4 payload carried by this fragment (IP payload - L4 header)',
+    reason: 'first fragment (MF set): tshark computes no TCP segment length without reassembly and reports the UDP '
+      + 'header\'s length (the whole datagram); our l4_payload_len is the L4 payload carried by this fragment '
+      + '(IP payload - L4 header)',
     when: (s) => s.more_fragments,
-    checks: /^tcp\.len$/,
+    checks: /^(tcp\.len|udp\.length)$/,
   },
 ];
 

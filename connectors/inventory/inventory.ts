@@ -106,10 +106,15 @@ export class InventoryConnector extends EventEmitter implements Connector {
     const entries = await this.source.read();
     await this.kafka.ensureTopics([{ topic: this.cfg.topic, partitions: 1, compacted: true }]);
     await this.loadTopic();
-    this.producer = this.kafka.producer({ idempotent: true });
-    await this.producer.connect();
+    // close() during start: publish nothing, leave no producer, watcher or timer behind
+    if (this.closed) return;
+    const producer = this.kafka.producer({ idempotent: true });
+    this.producer = producer;
+    await producer.connect();
+    if (this.closed) { await producer.close().catch(() => undefined); return; }
     await this.publish(entries);
     this.reloads++;
+    if (this.closed) return;
     if (!this.cfg.watch) { this.finished(this.summary); return; }
     if (this.source instanceof FileSource) this.watchFile(this.source.file);
     else this.timers.push(setInterval(() => this.schedule(0), this.cfg.virsh?.intervalMs ?? 30_000));

@@ -26,6 +26,8 @@ export class PcapFileConnector implements Connector {
   private running: Promise<ConnectorSummary> | null = null;
   private stopped = false;
   private closed = false;
+  /** ends the wait of a real-time replay early (close) */
+  private wake: (() => void) | null = null;
 
   constructor(private readonly cfg: PcapFileConfig, private readonly kafka: KafkaClient) {
     this.metrics = new ComponentMetrics('pcap-file');
@@ -71,7 +73,10 @@ export class PcapFileConnector implements Connector {
         if (this.stopped) break;
         this.metrics.received(batch.length);
         for (const rec of batch) {
-          if (this.cfg.speed > 0) await this.pace(rec.ts_ns, summary.firstTsNs, started);
+          if (this.cfg.speed > 0) {
+            await this.pace(rec.ts_ns, summary.firstTsNs, started);
+            if (this.stopped) break;
+          }
           const p = decodeFrame(rec, opts, this.decodeStats);
           if (p.malformed) summary.malformed++;
           summary.packets++;
@@ -104,13 +109,20 @@ export class PcapFileConnector implements Connector {
     if (first === null) return;
     const dueMs = startedMs + Number((ts - first) / 1_000_000n) / this.cfg.speed;
     const wait = dueMs - Date.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 1) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, wait);
+        this.wake = () => { clearTimeout(t); r(); };
+      });
+      this.wake = null;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.stopped = true;
+    this.wake?.();
     await this.running?.catch(() => undefined);
     await this.producer?.close().catch(() => undefined);
   }

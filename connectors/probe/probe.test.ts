@@ -112,6 +112,27 @@ describe('probe connector', function () {
     }
   });
 
+  it('close() while start() connects to Kafka: no probing starts, the producer is closed, done() resolves', async () => {
+    let connected = 0, closed = 0, sends = 0;
+    const producer = {
+      connect: async () => { await new Promise((r) => setTimeout(r, 50)); connected++; },
+      close: async () => { closed++; },
+      send: async () => { sends++; },
+    };
+    const kafka = { producer: () => producer, ensureTopics: async () => undefined } as unknown as KafkaClient;
+    const c = new ProbeConnector(ProbeConfigSchema.parse({ targets: [{ host: '127.0.0.1', port: 9, kinds: ['udp'] }], intervalMs: 20 }), kafka);
+    const started = c.start();
+    await new Promise((r) => setTimeout(r, 10));
+    await c.close();
+    await started;
+    await c.close();
+    const summary = await c.done();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(summary.packets, 0);
+    assert.deepEqual([sends, c.metrics.totals.received], [0, 0], 'nothing probed or published after close()');
+    assert.ok(connected >= 1 && closed >= 1, 'the producer start() connected was closed');
+  });
+
   it('responder ignores datagrams that are not probes (no reflection)', async () => {
     const resp = new ProbeResponder({ host: '127.0.0.1', port: 0, tcp: false });
     await resp.start();

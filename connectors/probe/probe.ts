@@ -37,6 +37,12 @@ export class ProbeConnector implements Connector {
       this.producer = this.kafka.producer({ idempotent: true });
       await this.producer.connect();
       await this.kafka.ensureTopics([{ topic: this.cfg.topic, partitions: this.cfg.topicPartitions }]);
+      if (this.closing) {
+        // close() came while connecting: it closed the producer already; probing must not start
+        this.running = Promise.resolve({ packets: 0, bytes: 0, malformed: 0, firstTsNs: null, lastTsNs: null });
+        await this.producer.close().catch(() => undefined);
+        return;
+      }
     }
     this.tracker = new SendTracker(this.cfg.maxInflightSends, this.metrics, this.log);
     this.prober = new Prober({ ...this.cfg }, this.metrics, (r) => this.publish(r));

@@ -133,7 +133,10 @@ export class Prober {
       const iv = owner.get(p.seq);
       if (!iv || !iv.open) { this.stats.late++; this.metrics.dropped('late-reply'); return; }
       if (iv.rtt.has(p.seq)) { this.stats.duplicates++; return; }
-      iv.rtt.set(p.seq, tr - iv.sentAt.get(p.seq)!);
+      const rtt = tr - iv.sentAt.get(p.seq)!;
+      // the interval is open until its last request timed out; an earlier request's reply may be late already
+      if (rtt > BigInt(this.opts.timeoutMs) * 1_000_000n) { this.stats.late++; this.metrics.dropped('late-reply'); return; }
+      iv.rtt.set(p.seq, rtt);
       if (!iv.sending && iv.rtt.size === iv.sent) iv.wake?.();
     });
     sock.on('error', (e) => { this.log.debug({ err: e.message }, 'probe udp socket error'); });

@@ -102,6 +102,8 @@ export abstract class UdpSourceConnector<C extends UdpSourceConfig, S extends Ud
   async start(): Promise<void> {
     if (this.socket || this.closing) return;
     this.sinks = await this.openSinks();
+    // close() while the sinks were opening (e.g. a slow Kafka connect): do not start receiving
+    if (this.closing) { await this.producer?.close().catch(() => undefined); return; }
     this.tracker = new SendTracker(this.cfg.maxInflightBatches, this.metrics, this.log);
     // no SO_REUSEADDR: a second receiver on a taken port must fail loudly, not get a share of the datagrams
     const sock = dgram.createSocket({ type: net.isIPv6(this.cfg.host) ? 'udp6' : 'udp4', reuseAddr: false });
@@ -115,6 +117,7 @@ export abstract class UdpSourceConnector<C extends UdpSourceConfig, S extends Ud
       await this.producer?.close().catch(() => undefined);
       throw new TaplineError('IO', this.type, `cannot listen on udp ${this.cfg.host}:${this.cfg.port}: ${(e as Error).message}`, { cause: e });
     }
+    if (this.closing) { sock.close(); await this.producer?.close().catch(() => undefined); return; }
     if (this.cfg.receiveBufferBytes) {
       try { sock.setRecvBufferSize(this.cfg.receiveBufferBytes); } catch (e) { this.log.warn({ err: (e as Error).message }, 'cannot set SO_RCVBUF'); }
     }

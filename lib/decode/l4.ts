@@ -99,14 +99,22 @@ function udp(d: Buffer, o: number, end: number, payLen: number, s: PacketSummary
   s.dst_port = dp;
   if (avail < 8) { bad(s, 'truncated-udp'); return; }
   const ulen = u16(d, o + 4);
+  let uend: number;
   if (ulen < 8 || ulen > payLen) {
-    // Use the IP payload length instead so the record still counts sensible bytes.
-    s.l4_payload_len = payLen >= 8 ? payLen - 8 : 0;
-    bad(s, 'bad-udp-len');
-    return;
+    if (ulen < 8 || !s.more_fragments) {
+      // Use the IP payload length instead so the record still counts sensible bytes.
+      s.l4_payload_len = payLen >= 8 ? payLen - 8 : 0;
+      bad(s, 'bad-udp-len');
+      return;
+    }
+    // First fragment (MF set; later fragments never reach L4): the UDP length covers the whole
+    // datagram, which is not an error (tshark neither); like TCP, count what this fragment carries.
+    s.l4_payload_len = payLen - 8;
+    uend = end;
+  } else {
+    s.l4_payload_len = ulen - 8;
+    uend = o + ulen < end ? o + ulen : end;
   }
-  s.l4_payload_len = ulen - 8;
-  const uend = o + ulen < end ? o + ulen : end;
   if (dp === VXLAN_PORT) { vxlan(d, o + 8, uend, s); return; }
   if (dp === GENEVE_PORT) { geneve(d, o + 8, uend, s); return; }
   prefix(d, o + 8, uend, 17, s);

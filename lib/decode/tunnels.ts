@@ -85,10 +85,10 @@ export function gre(d: Buffer, o: number, end: number, s: PacketSummary): void {
       return;
     case 0x88be:
       // ERSPAN type I has no ERSPAN header and no GRE sequence number; type II has both.
-      if (f & 0x1000) erspan(d, p, end, s, 'ERSPAN_II', 8);
+      if (f & 0x1000) erspan(d, p, end, s);
       else if (end - p >= 14 && enter(s, 'ERSPAN_I', null)) ethernet(d, p, end, s);
       return;
-    case 0x22eb: erspan(d, p, end, s, 'ERSPAN_III', 12); return;
+    case 0x22eb: erspan(d, p, end, s); return;
     case 0x880b: ppp(d, p, end, key, s); return;
     case 0x8909: {
       // Cisco MetaData inside GRE: EtherType first, then version, length, option, SGT (8 bytes).
@@ -101,7 +101,13 @@ export function gre(d: Buffer, o: number, end: number, s: PacketSummary): void {
   }
 }
 
-function erspan(d: Buffer, p: number, end: number, s: PacketSummary, type: TunnelType, hlen: number): void {
+/** ERSPAN II/III: the header's version (1 = II, 8 bytes; 2 = III, 12 bytes) decides, as in tshark, not the GRE type. */
+function erspan(d: Buffer, p: number, end: number, s: PacketSummary): void {
+  if (end - p < 8) { bad(s, 'truncated-erspan'); return; }
+  const ver = d[p] >> 4;
+  if (ver !== 1 && ver !== 2) return; // unknown version: left as the outer packet
+  const hlen = ver === 1 ? 8 : 12;
+  const type: TunnelType = ver === 1 ? 'ERSPAN_II' : 'ERSPAN_III';
   if (end - p < hlen) { bad(s, 'truncated-erspan'); return; }
   const session = u16(d, p + 2) & 0x03ff;
   let q = p + hlen;

@@ -11,6 +11,11 @@ import type { CaptureRecord } from './types';
 const NS = 1_000_000_000n;
 /** libpcap's MAXIMUM_SNAPLEN: larger captured lengths mean the record header is garbage. */
 export const MAX_SNAPLEN = 262144;
+/**
+ * Whatever the header's snaplen says (a corrupt header may say 4 GiB), a record above this is
+ * corruption, not something to buffer: the same bound as pcapng's largest block.
+ */
+const MAX_RECORD = 16 * 1024 * 1024;
 /** libpcap LT_LINKTYPE(): the upper bits carry the FCS length / FCS-present flag, not the type. */
 export const LINKTYPE_MASK = 0x03ffffff;
 
@@ -60,7 +65,7 @@ export class PcapParser {
     src.pos += 24;
     this.hdrLen = h.modified ? 24 : 16;
     this.fracMul = h.nanos ? 1 : 1000;
-    this.maxCap = Math.max(h.snaplen, MAX_SNAPLEN);
+    this.maxCap = Math.min(Math.max(h.snaplen, MAX_SNAPLEN), MAX_RECORD);
   }
 
   /** bytes needed in the window for the next record */
