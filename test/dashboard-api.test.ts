@@ -254,6 +254,8 @@ describe('dashboard API @integration', function () {
       const vm = env.data.alerts[0].vm_a!;
       const byVm = await get(env, `/api/v1/alerts?${range}&vm=${vm}`);
       assert.equal(byVm.body.total, [...latest.values()].filter((a) => a.vm_a === vm || a.vm_b === vm).length);
+      const past = await get(env, `/api/v1/alerts?${range}&offset=${latest.size + 5}`);
+      assert.deepEqual([past.body.alerts.length, past.body.total], [0, latest.size], 'past the last page: no rows, the same total');
     });
 
     it('alert detail: its states and the evidence series around it', async () => {

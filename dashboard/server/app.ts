@@ -40,7 +40,9 @@ export function buildApp(opts: AppOptions): DashboardApp {
   const live = new LiveFeed(db, opts.pollMs ?? 2000);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (!req.url.startsWith('/api/')) return;
+    // The matched route decides, not the raw URL: the router percent-decodes the path, so
+    // `/%61pi/v1/alerts` reaches /api/v1/alerts while req.url does not start with '/api/'.
+    if (!req.url.startsWith('/api/') && !req.routeOptions.url?.startsWith('/api/')) return;
     const cfg = req.routeOptions.config ?? {};
     if (cfg.role === 'public') return;
     const q = req.query as Record<string, unknown> | undefined;

@@ -10,10 +10,27 @@ export const MAX_RANGE_MS = 31 * 24 * 3600_000;
 /** At most this many buckets per series, whatever step is asked for. */
 export const MAX_BUCKETS = 2000;
 
+/**
+ * Accepted times: ranges derived from them (defaults, the previous period) stay within years
+ * 1969..9999, which PostgreSQL parses from ISO text (it refuses year 0 and `+010000-…`).
+ */
+const MIN_TIME_MS = Date.UTC(1970, 0, 1);
+const MAX_TIME_MS = Date.UTC(9999, 0, 1);
+
 const time = z.string().trim().min(1).transform((s, ctx) => {
   const ms = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
   if (!Number.isFinite(ms) || !/^\d{1,15}$|^\d{4}-\d{2}-\d{2}/.test(s)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be ISO 8601 (2026-11-28T10:00:00Z) or epoch milliseconds' });
+    return z.NEVER;
+  }
+  // Date.parse rolls an impossible day over (2024-02-30 -> 2024-03-01): refuse it instead
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (ymd && Number(ymd[3]) > new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]), 0)).getUTCDate()) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${ymd[0]} is not a date` });
+    return z.NEVER;
+  }
+  if (ms < MIN_TIME_MS || ms >= MAX_TIME_MS) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be between 1970-01-01 and 9999-01-01' });
     return z.NEVER;
   }
   return ms;

@@ -1,6 +1,7 @@
 // The single-page app: routing (#/view?params), the shared time range, sign-in, live updates,
 // and a registry of chart instances (window.tapline.charts) that the browser tests read.
 import { api, token, ApiError } from './api.js';
+import { esc } from './fmt.js';
 import * as topology from './views/topology.js';
 import * as pair from './views/pair.js';
 import * as trends from './views/trends.js';
@@ -77,7 +78,7 @@ async function render() {
   } catch (e) {
     if (seq !== state.renderSeq) return;
     if (e instanceof ApiError && e.status === 401) return signIn('your token was refused; sign in again');
-    main.innerHTML = `<div class="panel error-panel"><h2>Cannot show this view</h2><p>${e.message}</p></div>`;
+    main.innerHTML = `<div class="panel error-panel"><h2>Cannot show this view</h2><p>${esc(e.message)}</p></div>`;
   }
   if (seq === state.renderSeq) { window.tapline.ready = true; window.tapline.renders++; }
 }
@@ -93,7 +94,7 @@ async function start() {
     state.meta = await api('meta');
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return signIn(token.get() ? 'that token was refused' : '');
-    document.getElementById('main').innerHTML = `<p class="error">${e.message}</p>`;
+    document.getElementById('main').innerHTML = `<p class="error">${esc(e.message)}</p>`;
     return;
   }
   $('role').textContent = state.meta.role;

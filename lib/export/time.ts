@@ -50,8 +50,15 @@ export function parseTimeToMicros(value: string, what = 'time'): bigint {
     offsetMin = (z[0] === '-' ? -1 : 1) * (oh * 60 + om);
   }
   const secs = BigInt(h * 3600 + mi * 60 + s - offsetMin * 60);
-  return BigInt(daysFromCivil(y, mo, d)) * US_PER_DAY + secs * 1_000_000n + micros;
+  const us = BigInt(daysFromCivil(y, mo, d)) * US_PER_DAY + secs * 1_000_000n + micros;
+  // The offset can carry 0001-01-01 / 9999-12-31 into year 0 / 10000 (UTC), which neither
+  // PostgreSQL nor microsToSql takes: the export would fail after its 200, not with a 400.
+  if (us < MIN_US || us >= MAX_US) throw invalid(what, value, 'outside years 0001..9999 in UTC');
+  return us;
 }
+
+const MIN_US = BigInt(daysFromCivil(1, 1, 1)) * US_PER_DAY;
+const MAX_US = BigInt(daysFromCivil(10000, 1, 1)) * US_PER_DAY;
 
 /**
  * Microseconds since the epoch -> `YYYY-MM-DD HH:MM:SS.ffffff` (UTC wall time), plus `+00` for

@@ -72,7 +72,10 @@ export function register(app: FastifyInstance, ctx: RouteContext): void {
       `SELECT ${COLUMNS}, count(*) OVER () AS total FROM alerts WHERE ${FILTER}
         ORDER BY ${SORT_SQL[q.sort]} ${q.order === 'asc' ? 'ASC' : 'DESC'}, id LIMIT $7 OFFSET $8`,
       [...args, limit, q.offset ?? 0]);
-    return { from: iso(range.from), to: iso(range.to), total: rows.length ? Number(rows[0].total) : 0, alerts: rows.map(alertJson) };
+    // past the last page the window count has no row to ride on: count on its own
+    const total = rows.length ? Number(rows[0].total)
+      : (q.offset ?? 0) > 0 ? Number((await ctx.db.rows(`SELECT count(*) AS total FROM alerts WHERE ${FILTER}`, args))[0].total) : 0;
+    return { from: iso(range.from), to: iso(range.to), total, alerts: rows.map(alertJson) };
   });
 
   app.get('/api/v1/alerts/:id', async (req) => {

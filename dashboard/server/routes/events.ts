@@ -17,6 +17,9 @@ export function register(app: FastifyInstance, ctx: RouteContext): void {
     await ctx.live.prime();
     reply.hijack();
     const res = reply.raw;
+    // The client may have left while prime() waited on the database: its 'close' has fired
+    // already, so a subscription made now would never end (listener, keep-alive, poller).
+    if (req.raw.socket.destroyed) { res.destroy(); return; }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify({ role: req.principal!.role })}\n\n`);
     const unsubscribe = ctx.live.subscribe((e) => { res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`); });

@@ -49,7 +49,13 @@ export class AlertmanagerOutput implements AlertOutput {
 
   /** Latest state per dedup_key from the alerts topic: open ones are re-sent from now on. */
   restore(latest: Iterable<Alert>): void {
-    for (const a of latest) if (a.state !== 'resolved') this.active.set(a.dedup_key, a);
+    // Also remembered as posted (they were, before the restart, and are re-sent at start): a
+    // later severity change must end that label set as it would without the restart.
+    for (const a of latest) {
+      if (a.state === 'resolved') continue;
+      this.active.set(a.dedup_key, a);
+      this.posted.set(a.dedup_key, toPostableAlert(a, Date.now(), this.s));
+    }
     if (this.active.size) this.log.info({ open: this.active.size }, 'open alerts restored for re-sending');
   }
 
