@@ -6,7 +6,9 @@
  * Orientation, first rule that applies: traffic in one direction only -> the sender is src
  * (unanswered SYNs, one-way UDP/ICMP floods); a port below 1024 against one that is not -> the
  * low port serves; one ephemeral port (>= 32768) against one that is not -> it is the client;
- * otherwise the lower port serves (tie, or ICMP: endpoint b serves, as in the rollup stage).
+ * otherwise the lower port serves. Equal ports, or no ports (ICMP both ways): endpoint a serves.
+ * Ports cannot tell who pinged whom; the rollup stage happens to take the other side (b) there,
+ * so a two-way ICMP pair may read b -> a in an alert and a -> b in the rollups.
  */
 import type { IdentifiedFlow } from '../../schemas/identified-flow';
 

@@ -2,6 +2,8 @@
  * Keeps the global tables of a worker up to date: reads each table's topic from the beginning
  * (a throwaway consumer group per worker, deleted on close) and resolves start() once it has
  * caught up with the end offsets that existed when it started, then keeps following updates.
+ * A consumer that stops for good after that is reported to `onCrash`: a table that silently
+ * stopped following would attribute traffic with stale identities from then on.
  */
 import { randomUUID } from 'node:crypto';
 import { AvroCodec } from '../../schemas';
@@ -15,7 +17,8 @@ export class GlobalFollower {
   private readonly consumers: { consumer: TaplineConsumer; groupId: string }[] = [];
 
   constructor(private readonly kafka: KafkaClient, private readonly specs: GlobalTableSpec<never>[],
-    private readonly metrics: ComponentMetrics, private readonly groupPrefix: string) {}
+    private readonly metrics: ComponentMetrics, private readonly groupPrefix: string,
+    private readonly onCrash: (e: Error) => void = () => undefined) {}
 
   async start(): Promise<void> {
     for (const spec of this.specs) {
@@ -28,7 +31,11 @@ export class GlobalFollower {
       const consumer = this.kafka.consumer(groupId);
       this.consumers.push({ consumer, groupId });
       await new Promise<void>((resolve, reject) => {
-        if (remaining.size === 0) resolve();
+        let caughtUp = false;
+        const ready = (): void => { caughtUp = true; resolve(); };
+        // before catching up start() fails; afterwards the owner hears of it
+        const failed = (e: Error): void => { if (caughtUp) this.onCrash(e); else reject(e); };
+        if (remaining.size === 0) ready();
         consumer.run([spec.topic], async (b) => {
           for (const m of b.messages) {
             try {
@@ -43,9 +50,10 @@ export class GlobalFollower {
           onProgress: (_t, p, next) => {
             const end = remaining.get(p);
             if (end !== undefined && next >= end) remaining.delete(p);
-            if (remaining.size === 0) resolve();
+            if (remaining.size === 0) ready();
           },
-        }).catch(reject);
+          onCrash: failed,
+        }).catch(failed);
       });
     }
   }

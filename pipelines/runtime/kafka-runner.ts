@@ -110,7 +110,10 @@ export class StageRunner<V> {
     await kafka.ensureTopics([...Object.keys(this.def.outputs).map((topic) => ({ topic, partitions })),
       { topic: this.opts.deadLetterTopic, partitions: 1 }]);
     if (this.def.globals?.length) {
-      this.globals = new GlobalFollower(kafka, this.def.globals, this.metrics, this.groupId);
+      this.globals = new GlobalFollower(kafka, this.def.globals, this.metrics, this.groupId, (e) => {
+        this.log.error({ err: e.message }, 'a global table stopped following its topic');
+        this.completion.reject(e);
+      });
       await this.globals.start(); // tasks see a caught-up inventory before their first record
     }
     if (this.guarantee === 'exactly_once') {
