@@ -1,6 +1,7 @@
 /**
  * A background (deferred) exactly-once commit that fails must not lose the records it carried:
  * the task is dropped, and the records since the last successful commit must be read again.
+ * A runner closed while it starts must not go on to consume.
  */
 import assert from 'node:assert/strict';
 import { testServices } from '../../test/support/services';
@@ -73,5 +74,31 @@ describe('runtime: a failed background commit @integration', function () {
     assert.deepEqual({ missing: missing.length, twice: twice.length }, { missing: 0, twice: 0 }, `missing e.g. ${missing.slice(0, 5)}`);
     await kafka.close();
     await plain.close();
+  });
+
+  it('close() while start() runs: no consumer is created afterwards, the producer is closed, close() twice waits for the first', async () => {
+    const s = await testServices();
+    const input = `${RUN}.early.in.v1`;
+    let consumers = 0;
+    const producers: { connected: boolean }[] = [];
+    class Counting extends KafkaClient {
+      override consumer(groupId: string) { consumers++; return super.consumer(groupId); }
+      override producer(opts?: Parameters<KafkaClient['producer']>[0]) { const p = super.producer(opts); producers.push(p as unknown as { connected: boolean }); return p; }
+    }
+    const kafka = new Counting({ brokers: s.brokers, clientId: `${RUN}-early` });
+    await kafka.ensureTopics([{ topic: input, partitions: 1 }]);
+    const def: StageDefinition<FlowWindow> = {
+      name: 'early', input: { topic: input, schema: 'flow-window.v1' }, outputs: {}, stores: [], timestampOf: (v) => BigInt(v.window_start_ns),
+      create: () => ({ init: () => {}, process: () => {}, punctuate: () => {}, close: () => {} }),
+    };
+    const r = new StageRunner(def, { kafka, deadLetterTopic: `${RUN}.early.dlq`, groupId: `${RUN}-early`, guarantee: 'at_least_once' });
+    const started = r.start();
+    const closing = r.close(); // while start() still waits on the broker
+    const again = r.close();
+    await started;
+    await Promise.all([closing, again]);
+    assert.equal(consumers, 0, 'no consumer after close()');
+    assert.ok(producers.length === 1 && !producers[0].connected, 'the producer start() connected is closed');
+    await kafka.close();
   });
 });

@@ -85,6 +85,7 @@ export class StageRunner<V> {
   private ends: EndOffsets | null = null;
   private finished = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
   private readonly completion = new Completion();
   /** a background or timer commit that failed: thrown by the next batch, so the consumer restarts from the committed offsets */
   private failure: Error | null = null;
@@ -122,11 +123,14 @@ export class StageRunner<V> {
       this.producer = kafka.producer({ idempotent: true });
       await this.producer.connect();
     }
+    // close() may have come while start() waited: it found nothing to close of what came after
+    if (this.closed) { await this.closeStarted(); return; }
     if (this.opts.bounded) {
       this.ends = await prepareBoundedRun(kafka, this.def.input.topic, this.groupId, this.opts.range);
       this.log.info({ endOffsets: this.ends.describe() }, 'bounded run: reading up to these end offsets');
       if (this.ends.complete) { await this.finish(); return; }
     }
+    if (this.closed) { await this.closeStarted(); return; }
     this.consumer = kafka.consumer(this.groupId);
     const startAt = this.opts.range ? { topic: this.def.input.topic, offsets: this.opts.range.from } : undefined;
     this.consumer.run([this.def.input.topic], (b) => this.onBatch(b), {
@@ -378,8 +382,13 @@ export class StageRunner<V> {
   }
 
   /** Safe to call twice. Uncommitted progress is re-read by the next owner of each partition. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Safe twice; a second call returns once the first has finished. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     this.closed = true;
     this.finished = true;
     await this.consumer?.close().catch(() => undefined);
@@ -388,6 +397,11 @@ export class StageRunner<V> {
       if (s) await this.dropSlot(s);
     }
     this.slots.clear();
+    await this.closeStarted();
+  }
+
+  /** What start() opens before the consumer (both are safe twice). */
+  private async closeStarted(): Promise<void> {
     await this.producer?.close().catch(() => undefined);
     await this.globals?.close();
   }
