@@ -57,6 +57,10 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
   const len = p.l4_payload_len;
   const segLen = len + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
 
+  // a SYN or SYN-ACK with a new ISN on a direction that carried data: the 5-tuple was reused
+  const reused = s.init && (flags & SYN) !== 0 && seqRaw !== s.base && s.hi > 1;
+  if (reused && !(flags & ACK)) { hs.synT = -1; hs.synDir = -1; hs.synCount = 0; hs.synAckT = -1; hs.synAckCount = 0; hs.done = false; hs.rtt = -1; }
+
   // --- handshake ---
   if (flags & SYN) {
     if (!(flags & ACK)) {
@@ -68,12 +72,12 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
       hs.synAckCount++;
       if (hs.synAckT < 0) {
         hs.synAckT = t;
-        if (cx.acc) { cx.acc.clientIsA = hs.synDir === 0; if (hs.synCount === 1) cx.acc.hsServer = t - hs.synT; }
+        if (cx.acc) { cx.acc.clientIsA = hs.synDir === 0; if (hs.synCount === 1 && t >= hs.synT) cx.acc.hsServer = t - hs.synT; } // not when timestamps went backwards
       }
     }
   }
-  if (!s.init || ((flags & SYN) && !(flags & ACK) && seqRaw !== s.base && s.hi > 1)) {
-    // first packet of this direction, or a SYN with a new ISN (the 5-tuple was reused)
+  if (!s.init || reused) {
+    // first packet of this direction, or a SYN / SYN-ACK with a new ISN (the 5-tuple was reused)
     s.init = true; s.base = seqRaw; s.hi = 0; s.holes.length = 0; s.out.length = 0; s.tsv.length = 0; s.ackedMaxT = -1;
   }
 
@@ -135,8 +139,8 @@ export function tcpSegment(cx: TcpContext, d: [DirState, DirState], hs: Handshak
       hs.rtt = t - hs.synT;
       if (cx.acc) {
         cx.acc.clientIsA = dir === 0;
-        if (hs.synAckCount === 1) cx.acc.hsClient = t - hs.synAckT;
-        if (hs.synAckCount === 1 && hs.synCount === 1) cx.acc.hsTotal = t - hs.synT;
+        if (hs.synAckCount === 1 && t >= hs.synAckT) cx.acc.hsClient = t - hs.synAckT;
+        if (hs.synAckCount === 1 && hs.synCount === 1 && t >= hs.synT) cx.acc.hsTotal = t - hs.synT;
       }
     }
     s.ackInit = true;

@@ -77,8 +77,10 @@ export function pairHttp(out: PairingOutput, f: FlowState, fromA: boolean, ts: b
   }
   out.emit(e);
   // After 101 or a successful CONNECT the connection carries another protocol.
-  if (h.chunked || st === 101 || (req?.h.method === 'CONNECT' && st >= 200 && st < 300)) return null;
+  if (st === 101 || (req?.h.method === 'CONNECT' && st >= 200 && st < 300)) return null;
+  // No body whatever the headers say (RFC 9112 6.3: HEAD, 1xx, 204, 304), even with Transfer-Encoding.
   if (informational || st === 204 || st === 304 || req?.h.method === 'HEAD') return 0;
+  if (h.chunked) return null;
   return h.contentLength; // unknown without Content-Length: read until close
 }
 
