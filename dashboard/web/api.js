@@ -21,6 +21,8 @@ export async function api(path, params = {}, init = {}) {
   const url = `/api/v1/${path}${qs.size ? `?${qs}` : ''}`;
   const res = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${token.get() ?? ''}` } });
   const body = await res.json().catch(() => null);
+  // every refused token asks to sign in again, whichever view or action made the request
+  if (res.status === 401) window.dispatchEvent(new CustomEvent('tapline:unauthorized'));
   if (!res.ok) throw new ApiError(res.status, body);
   return body;
 }

@@ -154,5 +154,6 @@ $('range-apply').addEventListener('click', () => {
   navigate(view, params);
 });
 window.addEventListener('hashchange', () => { state.view = parseHash().view; });
+window.addEventListener('tapline:unauthorized', () => signIn('your token was refused; sign in again'));
 state.view = parseHash().view;
 start();

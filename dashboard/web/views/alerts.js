@@ -9,9 +9,12 @@ const SORTABLE = [['last_seen', 'last seen'], ['type', 'type'], ['severity', 'se
 const sel = (id, label, values, current) => `<label>${label} <select id="${id}"><option value="">all</option>${
   values.map((v) => `<option ${v === current ? 'selected' : ''}>${v}</option>`).join('')}</select></label>`;
 
+let details = 0;
 async function detail(root, ctx, id) {
   const box = root.querySelector('#al-detail');
+  const n = ++details;
   const d = await ctx.api(`alerts/${encodeURIComponent(id)}`);
+  if (ctx.stale() || n !== details) return;
   ctx.publish('alert', d);
   const a = d.alert;
   const ev = d.evidence;
@@ -31,6 +34,7 @@ async function detail(root, ctx, id) {
   const points = ev.points.length ? filled(ev, ev.stepSeconds, ev.points, (p) => p.value, ev.unit === 'bytes/s' ? 0 : null)
     : d.states.map((s) => [s.updated, s.value === null ? null : s.value * ev.alertScale]);
   const fmt = (v) => `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 2 })}${ev.unit ? ` ${ev.unit}` : ''}`;
+  window.tapline.charts['alert-evidence']?.dispose(); // the previous alert's chart (its element is gone)
   const chart = ctx.chart('alert-evidence', box.querySelector('#alert-evidence'));
   chart.setOption(timeSeries({ range: d.evidence, title: `Evidence: ${ev.source ?? 'the alert\'s own states'}`, unit: ev.unit ?? a.metric ?? '', fmt, series: [
     { name: a.metric ?? 'value', data: points, color: '#3b7dd8' },
@@ -82,7 +86,7 @@ export async function render(root, ctx) {
             tr.querySelector('.state').innerHTML = `${esc(r.alert.state)}${r.alert.ackedAt ? ' <span class="acked">acked</span>' : ''}`;
             tr.querySelector('.ack').disabled = true;
             if (r.alert.state === 'resolved') tr.querySelector('.resolve').disabled = true;
-            ctx.toast(`${action === 'ack' ? 'acknowledged' : 'resolved'} by ${r.alert.ackedBy}`, 'ok');
+            ctx.toast(action === 'ack' ? `acknowledged by ${r.alert.ackedBy}` : `resolved by ${r.alert.resolvedBy}`, 'ok');
           })
           .catch((e) => { btn.disabled = false; ctx.toast(`${action} refused: ${e.message}`); });
         return;

@@ -8,6 +8,7 @@ function card(label, value, sub = '', state = 'unknown') {
 
 async function picker(root, ctx) {
   const topo = await ctx.api('topology', { from: ctx.range.from, to: ctx.range.to });
+  if (ctx.stale()) return;
   root.innerHTML = `<section class="panel"><h2>Pair drill-down</h2><p>Choose a pair (or click an edge in the topology):</p>
     <table class="grid"><thead><tr><th>pair</th><th>bytes</th><th>RTT</th><th>loss</th><th>health</th></tr></thead><tbody>${
       topo.edges.map((e) => `<tr class="click" data-a="${esc(e.source)}" data-b="${esc(e.target)}"><td>${esc(e.source)} ↔ ${esc(e.target)}</td><td>${bytes(e.bytes)}</td><td>${ms(e.rttMs)}</td><td>${pct(e.lossPct)}</td><td><span class="dot ${e.health}"></span>${e.health}</td></tr>`).join('')

@@ -115,11 +115,13 @@ export async function render(root, ctx) {
     if (p.dataType === 'edge' && p.data.raw) ctx.navigate('pair', { a: p.data.raw.source, b: p.data.raw.target });
   });
   const slider = root.querySelector('#topo-slider');
+  let loads = 0;
   const load = async () => {
+    const n = ++loads;
     const from = at - win;
     root.querySelector('#topo-at').textContent = `${time(new Date(from).toISOString())} → ${time(new Date(at).toISOString())}`;
     const data = await ctx.api('topology', { from, to: at });
-    if (ctx.stale()) return;
+    if (ctx.stale() || n !== loads) return;
     ctx.publish('topology', data);
     const tenants = [...new Set(data.nodes.filter((n) => !n.external).map((n) => n.tenant ?? '(no tenant)'))].sort();
     chart.setOption(option(data, tenants), { notMerge: true });
