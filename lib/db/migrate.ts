@@ -30,8 +30,15 @@ export async function migrate(pool: Pool, migrations: Migration[]): Promise<numb
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      // Claim the version first: a concurrent migrate() (another process) that got there first
+      // makes this wait for its COMMIT and then insert nothing, so we skip instead of failing.
+      const claimed = await client.query('INSERT INTO tapline_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING',
+        [m.version, m.name]);
+      if (claimed.rowCount === 0) {
+        await client.query('ROLLBACK');
+        continue;
+      }
       await client.query(m.sql);
-      await client.query('INSERT INTO tapline_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       await client.query('COMMIT');
       applied.push(m.version);
       log.info({ version: m.version, name: m.name }, 'migration applied');

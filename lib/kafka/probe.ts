@@ -4,6 +4,8 @@ export interface ProbeResult {
   ok: boolean;
   brokers?: number;
   controller?: number | null;
+  /** the cluster id the answering broker reports (tells our broker from another one on the port) */
+  clusterId?: string;
   error?: string;
 }
 
@@ -21,7 +23,7 @@ export async function probeKafka(brokers: string[], timeoutMs = 3000): Promise<P
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return { ok: true, brokers: cluster.brokers.length, controller: cluster.controller };
+    return { ok: true, brokers: cluster.brokers.length, controller: cluster.controller, clusterId: cluster.clusterId };
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   } finally {

@@ -192,7 +192,10 @@ export class KafkaBroker {
     fs.writeFileSync(this.pidFile, `${pid}\n`);
     log.info({ pid, brokers: this.brokers, logFile: this.logFile }, 'kafka broker launched');
     try {
-      await this.waitReady(pid, t0 + o.startTimeoutMs, logFrom, () => exit);
+      // Ready only when the broker answering is ours (the cluster id of our data dir): another
+      // broker started at the same moment on the same port would otherwise pass for ours.
+      const clusterId = /^cluster\.id=(.+)$/m.exec(readText(path.join(this.dataDir, 'meta.properties')))?.[1]?.trim() ?? null;
+      await this.waitReady(pid, t0 + o.startTimeoutMs, logFrom, () => exit, clusterId);
     } catch (e) {
       if (isOurBroker(pid, this.configFile)) await this.stop(); // timed out: do not leave a half-started JVM
       fs.rmSync(this.pidFile, { force: true });
@@ -203,7 +206,9 @@ export class KafkaBroker {
   }
 
   /** Polls probeKafka until the broker answers; throws with the log tail if it dies or times out. */
-  private async waitReady(pid: number, deadline: number, logFrom: number, exited: () => string | null): Promise<void> {
+  private async waitReady(
+    pid: number, deadline: number, logFrom: number, exited: () => string | null, clusterId: string | null = null,
+  ): Promise<void> {
     let last = '';
     for (;;) {
       const why = exited() ?? (isAlive(pid) ? null : 'process exited');
@@ -213,8 +218,13 @@ export class KafkaBroker {
           tailFile(this.logFile, 40, logFrom));
       }
       const r = await probeKafka(this.brokers, 1000);
-      if (r.ok && (r.brokers ?? 0) > 0) return;
-      last = r.error ?? 'no broker registered yet';
+      if (r.ok && (r.brokers ?? 0) > 0) {
+        const answering = clusterId === null ? null : r.clusterId ?? null;
+        if (answering === clusterId) return;
+        last = `the broker answering is of cluster ${answering ?? '?'}, not ours (${clusterId})`;
+      } else {
+        last = r.error ?? 'no broker registered yet';
+      }
       if (Date.now() >= deadline) {
         throw new TaplineError('KAFKA_START_FAILED', STAGE,
           `the Kafka broker (pid ${pid}) did not answer metadata requests on ${this.brokers.join(',')} ` +

@@ -27,6 +27,27 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When `pid` started (ms since the epoch, ±1 s), from /proc/<pid>/stat and the boot time; null
+ * when unknown. A lock or pid file older than its process names a recycled pid, not its writer.
+ */
+export function processStartMs(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && btime > 0 ? btime * 1000 + ticks * 10 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** True when `pid` started clearly after `file` was last written: the file cannot be its. */
+export function startedAfterWrite(pid: number, file: string): boolean {
+  const started = processStartMs(pid);
+  return started !== null && started > mtimeMs(file) + 2000;
+}
+
 /** The argv of a live process, or null. */
 export function cmdline(pid: number): string[] | null {
   try {
@@ -118,8 +139,9 @@ export async function acquireLock(file: string, timeoutMs: number): Promise<() =
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const owner = readPidFile(file);
-    if (owner === null || !isAlive(owner)) {
-      // Stale (owner died) or unreadable because it is being written right now: retry shortly.
+    if (owner === null || !isAlive(owner) || startedAfterWrite(owner, file)) {
+      // Stale (owner died, or its pid now belongs to a younger, unrelated process) or
+      // unreadable because it is being written right now: retry shortly.
       if (owner !== null || Date.now() - mtimeMs(file) > 2000) fs.rmSync(file, { force: true });
     }
     if (Date.now() >= deadline) {

@@ -114,6 +114,7 @@ export class EmbeddedTimescale {
     }
     fs.mkdirSync(this.dataDir, { recursive: true });
     fs.appendFileSync(this.logFile, `--- start requested by pid ${process.pid} at ${new Date().toISOString()}\n`);
+    const logFrom = fs.statSync(this.logFile).size;
     const logFd = fs.openSync(this.logFile, 'a');
     let exited: string | null = null;
     try {
@@ -127,7 +128,10 @@ export class EmbeddedTimescale {
       if (child.pid === undefined) throw this.startFailed('could not spawn the server process');
       fs.writeFileSync(this.pidFile, `${child.pid}\n`);
       const childPid = child.pid;
-      await this.waitReady(() => exited === null, childPid, true, () => exited);
+      // Ready only once OUR child logged that it listens: until then (or if it loses the port
+      // to another server started at the same time) whatever answers on the port is not ours.
+      const listening = () => readFrom(this.logFile, logFrom).includes(`[pid ${childPid}] listening on `);
+      await this.waitReady(() => exited === null, childPid, true, () => exited, listening);
     } finally {
       fs.closeSync(logFd);
     }
@@ -182,15 +186,17 @@ export class EmbeddedTimescale {
   }
 
   /** Polls with `pg` until the timescaledb extension answers; throws DB_START_FAILED otherwise. */
-  private async waitReady(alive: () => boolean, pid: number, spawned: boolean, why: () => string | null = () => null): Promise<void> {
+  private async waitReady(
+    alive: () => boolean, pid: number, spawned: boolean, why: () => string | null = () => null, ours: () => boolean = () => true,
+  ): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
     let lastError = '';
     for (;;) {
       if (!alive()) throw this.startFailed(`the server process (pid ${pid}) died during start (${why() ?? 'exited'})`);
       try {
         const version = await probeExtension(this.url);
-        if (version !== null) return;
-        lastError = 'timescaledb extension not created yet';
+        if (version !== null && ours()) return;
+        lastError = version === null ? 'timescaledb extension not created yet' : `the port answers, but not (yet) from pid ${pid}`;
       } catch (e) {
         lastError = (e as Error).message;
       }
@@ -213,6 +219,21 @@ export class EmbeddedTimescale {
       'db',
       `embedded TimescaleDB failed to start: ${reason}.\nLast lines of ${this.logFile}:\n${tail(this.logFile, LOG_TAIL_LINES)}`,
     );
+  }
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(Math.max(0, fs.fstatSync(fd).size - offset));
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
   }
 }
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaplineError } from '../../errors';
+import { startedAfterWrite } from '../kafka-proc';
 
 /**
  * Takes the lock, waiting up to `maxWaitMs` for a live holder; returns its release function.
@@ -30,7 +31,10 @@ export async function acquireStartLock(stateDir: string, maxWaitMs: number): Pro
     } catch {
       continue; // released between our attempt and the read
     }
-    if (!pidAlive(holder)) {
+    // No pid yet: the holder is between creating the file and writing to it, unless that was
+    // more than 2 s ago (it died in between).
+    const beingWritten = !(holder > 0) && Date.now() - mtimeMs(lock) < 2000;
+    if (!beingWritten && (!pidAlive(holder) || startedAfterWrite(holder, lock))) { // gone, or its pid was recycled
       fs.rmSync(lock, { force: true });
       continue;
     }
@@ -48,5 +52,13 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+function mtimeMs(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
   }
 }
