@@ -32,3 +32,12 @@ export function positiveInt(name: string): (v: string) => number {
     return n;
   };
 }
+
+/** Commander argument parser for a port option: an integer 0..65535 (0 = any free port). */
+export function portNumber(name: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be a port number (0-65535)`);
+    return n;
+  };
+}

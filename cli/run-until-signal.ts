@@ -23,7 +23,10 @@ export async function runUntilSignal(cfg: TaplineConfig, name: string, finished:
   } finally {
     if (onSignal) { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); }
     log.info(`${name}: stopping`);
-    await close();
-    await metrics?.close();
+    try {
+      await close();
+    } finally {
+      await metrics?.close(); // an open endpoint would keep the process up after a failed close
+    }
   }
 }

@@ -9,8 +9,7 @@ import { ProbeConfigSchema, parseTarget } from '../../connectors/probe/config';
 import { ProbeResponder } from '../../connectors/probe/responder';
 import { DEFAULT_PROBE_PORT } from '../../connectors/probe/wire';
 import type { ProbeResult } from '../../schemas/probe-result';
-
-const int = (v: string) => Number.parseInt(v, 10);
+import { portNumber, positiveInt } from '../options';
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -28,7 +27,7 @@ export function register(program: Command): void {
   program.command('probe-responder')
     .description('answer tapline probes: echo UDP probe datagrams and accept TCP connections on one port')
     .option('--host <addr>', 'address to bind', '0.0.0.0')
-    .option('--port <n>', 'UDP and TCP port', int, DEFAULT_PROBE_PORT)
+    .option('--port <n>', 'UDP and TCP port', portNumber('--port'), DEFAULT_PROBE_PORT)
     .action(async (opts: { host: string; port: number }) => {
       const r = new ProbeResponder({ host: opts.host, port: opts.port });
       await r.start();
@@ -42,11 +41,11 @@ export function register(program: Command): void {
     .description('probe tapline responders (TCP connect time, UDP echo RTT and loss) and print one JSON result per interval')
     .argument('<targets...>', 'host:port of probe responders')
     .option('--kinds <list>', 'tcp,udp', 'tcp,udp')
-    .option('--interval <ms>', 'interval length', int, 1000)
-    .option('--count <n>', 'intervals to run (default: until interrupted)', int)
-    .option('--udp-packets <n>', 'UDP echo requests per interval', int, 10)
-    .option('--tcp-connects <n>', 'TCP connection attempts per interval', int, 1)
-    .option('--timeout <ms>', 'a reply later than this is lost', int, 1000)
+    .option('--interval <ms>', 'interval length', positiveInt('--interval'), 1000)
+    .option('--count <n>', 'intervals to run (default: until interrupted)', positiveInt('--count'))
+    .option('--udp-packets <n>', 'UDP echo requests per interval', positiveInt('--udp-packets'), 10)
+    .option('--tcp-connects <n>', 'TCP connection attempts per interval', positiveInt('--tcp-connects'), 1)
+    .option('--timeout <ms>', 'a reply later than this is lost', positiveInt('--timeout'), 1000)
     .action(async (targets: string[], o: { kinds: string; interval: number; count?: number; udpPackets: number; tcpConnects: number; timeout: number }) => {
       const kinds = o.kinds.split(',').map((k) => k.trim()).filter(Boolean);
       const cfg = ProbeConfigSchema.parse({

@@ -57,7 +57,9 @@ export function register(program: Command): void {
       let idle: NodeJS.Timeout | null = null;
       const arm = () => { if (opts.wait) { if (idle) clearTimeout(idle); idle = setTimeout(() => done.resolve(), opts.wait * 1000); } };
       arm();
-      process.once('SIGINT', () => done.resolve());
+      const onSignal = () => done.resolve();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal); // a supervisor's stop must also delete the throw-away group
       consumer.run([topic], async (b) => {
         for (const m of b.messages) {
           if (opts.max !== undefined && n >= opts.max) { done.resolve(); return; }
@@ -71,6 +73,8 @@ export function register(program: Command): void {
         await done.promise;
       } finally {
         if (idle) clearTimeout(idle);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         await consumer.close().catch(() => undefined);
         await kafka.deleteGroup(groupId);
         await kafka.close();

@@ -34,7 +34,13 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
       const [keys, v] = SHORT_ENV[name](value);
       setPath(raw, keys, v);
     } else if (name.startsWith('TAPLINE__')) {
-      setPath(raw, name.slice('TAPLINE__'.length).split('__'), YAML.parse(value));
+      let v: unknown;
+      try {
+        v = YAML.parse(value);
+      } catch (e) {
+        throw new TaplineError('CONFIG_INVALID', 'config', `${name} is not valid YAML: ${(e as Error).message}`);
+      }
+      setPath(raw, name.slice('TAPLINE__'.length).split('__'), v);
     }
   }
   return raw;
