@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .action(async (opts: { file?: string; dataset?: string; top: number; keep: boolean; serve?: boolean }, cmd: Command) => {
       const started = Date.now();
       const serve = opts.serve ?? Boolean(process.stdout.isTTY);
-      await runDemo(configFrom(cmd), { file: opts.file, dataset: opts.dataset, top: opts.top, keep: opts.keep, progress: true, serve });
+      await runDemo(configFrom(cmd), { file: opts.file, dataset: opts.dataset, top: opts.top, keep: opts.keep, progress: true, serve, handleSignals: true });
       process.stdout.write(`\ndemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       // Everything is printed and what the demo started is stopped; a Kafka client of the replay
       // that is still retrying its connection to the stopped broker must not keep the process up.

@@ -27,6 +27,8 @@ export { LAB_DATASET };
 
 export interface DemoOptions {
   file?: string; dataset?: string; keep?: boolean; top?: number; progress?: boolean; out?: (line: string) => void;
+  /** the CLI's own run: on SIGINT/SIGTERM during the replay, stop what the demo started and exit (130) */
+  handleSignals?: boolean;
   /** then serve the dashboard on the demo's data until SIGINT/SIGTERM (the CLI's default on a terminal) */
   serve?: boolean;
 }
@@ -50,6 +52,17 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
   out('tapline demo: starting Kafka and TimescaleDB (the first run downloads Kafka from Maven Central) ...');
   const services: Services = await startServices(cfg, (line) => process.stderr.write(`  ${line}\n`));
   const servicesMs = Date.now() - t0;
+  // Ctrl-C / SIGTERM during the replay: stop what the demo started (as its end does), then exit.
+  // The dashboard phase (serveUntilSignal) handles the signals itself.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\n${signal}: stopping what the demo started ...\n`);
+    const stop = opts.keep ? services.closeClients() : services.stopStarted();
+    void stop.catch(() => undefined).finally(() => process.exit(130));
+  };
+  const listen = (on: boolean): void => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) { if (on) process.once(sig, interrupted); else process.off(sig, interrupted); }
+  };
+  if (opts.handleSignals) listen(true);
   try {
     out(`  kafka ${services.brokers.join(',')} (${services.startedKafka ? 'started' : 'already running'}), ` +
       `timescaledb ${services.pgUrl} (${services.embeddedDb ? (services.startedDb ? 'embedded, started' : 'embedded, already running') : 'external'}) in ${(servicesMs / 1000).toFixed(1)} s`);
@@ -112,6 +125,7 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
               to_char(date_trunc('minute', max(window_end)) AT TIME ZONE 'UTC' + interval '1 minute', 'YYYY-MM-DD"T"HH24:MI"Z"') AS t FROM flow_windows`)).rows[0];
     out(`  continuous aggregates refreshed (1 min -> 1 h -> 1 day); analyst functions, e.g.:`);
     out(`  SELECT * FROM top_talkers('${span.f}', '${span.t}', 10);   -- docs/sql.md has more`);
+    listen(false);
     if (opts.serve) await serveUntilSignal(cfg, services, out);
     if (opts.keep) {
       out('');
@@ -124,6 +138,8 @@ export async function runDemo(cfg: TaplineConfig, opts: DemoOptions = {}): Promi
   } catch (e) {
     if (opts.keep) await services.closeClients(); else await services.stopStarted().catch(() => undefined);
     throw e;
+  } finally {
+    listen(false);
   }
 }
 
