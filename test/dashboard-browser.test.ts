@@ -8,43 +8,22 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { get, startDashboardEnv, OPERATOR, VIEWER, type DashboardEnv } from './dashboard-server';
+import type { Page } from 'playwright-core';
+import { get, OPERATOR, VIEWER, type DashboardEnv } from './dashboard-server';
+import { dashboardInChromium } from './support/browser';
 
-const CHROMIUM = process.env.TAPLINE_CHROMIUM ?? '/usr/bin/chromium';
 const OUT = path.resolve(__dirname, '..', 'test-output', 'dashboard');
 type AnyObj = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe('dashboard in Chromium @integration', function () {
   this.timeout(180_000);
+  const h = dashboardInChromium();
+  const { open, ready } = h;
   let env: DashboardEnv;
-  let browser: Browser;
   let from: number;
   let to: number;
-
-  before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-    fs.mkdirSync(OUT, { recursive: true });
-    env = await startDashboardEnv();
-    to = env.data.anchor.getTime() + 60_000;
-    from = to - 24 * 3600_000;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  });
-  after(async () => { await browser?.close(); await env?.close(); });
-
-  async function open(token: string, hash: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    (page as AnyObj).errors = errors;
-    await page.addInitScript((t) => (globalThis as AnyObj).localStorage.setItem('tapline.token', t), token);
-    await page.goto(`${env.url}/#/${hash}${hash.includes('?') ? '&' : '?'}from=${from}&to=${to}`);
-    await ready(page, 0);
-    return page;
-  }
-  async function ready(page: Page, after: number): Promise<void> {
-    await page.waitForFunction((n) => (globalThis as AnyObj).tapline?.ready === true && (globalThis as AnyObj).tapline.renders > n, after, { timeout: 30_000 });
-  }
+  before(() => { ({ env, from, to } = h); });
+  before(() => { fs.mkdirSync(OUT, { recursive: true }); });
   const option = (page: Page, chart: string) => page.evaluate((c) => {
     const o = (globalThis as AnyObj).tapline.charts[c].getOption();
     return JSON.parse(JSON.stringify(o, (k, v) => (typeof v === 'function' ? undefined : v)));
@@ -57,7 +36,7 @@ describe('dashboard in Chromium @integration', function () {
   const api = async (p: string) => (await get(env, `/api/v1/${p}`)).body;
 
   it('asks for a token, then shows the topology: VM nodes, host groups and the pairs of the API', async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    const page = await h.browser.newPage({ viewport: { width: 1500, height: 1000 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     (page as AnyObj).errors = errors;

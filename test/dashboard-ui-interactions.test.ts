@@ -5,43 +5,21 @@
  * refused in the middle of a view, and what API values are put into HTML.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { chromium, type Browser, type Page, type Route } from 'playwright-core';
-import { get, startDashboardEnv, OPERATOR, VIEWER, type DashboardEnv } from './dashboard-server';
+import type { Page, Route } from 'playwright-core';
+import { get, OPERATOR, VIEWER, type DashboardEnv } from './dashboard-server';
+import { dashboardInChromium } from './support/browser';
 
-const CHROMIUM = process.env.TAPLINE_CHROMIUM ?? '/usr/bin/chromium';
 type AnyObj = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('dashboard UI: races, leaks, 401, escaping @integration', function () {
   this.timeout(180_000);
+  const h = dashboardInChromium();
+  const { open, ready } = h;
   let env: DashboardEnv;
-  let browser: Browser;
   let from: number;
   let to: number;
-
-  before(async () => {
-    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-    env = await startDashboardEnv();
-    to = env.data.anchor.getTime() + 60_000;
-    from = to - 24 * 3600_000;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  });
-  after(async () => { await browser?.close(); await env?.close(); });
-
-  async function open(token: string, hash: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    (page as AnyObj).errors = errors;
-    await page.addInitScript((t) => (globalThis as AnyObj).localStorage.setItem('tapline.token', t), token);
-    await page.goto(`${env.url}/#/${hash}${hash.includes('?') ? '&' : '?'}from=${from}&to=${to}`);
-    await ready(page, 0);
-    return page;
-  }
-  async function ready(page: Page, after: number): Promise<void> {
-    await page.waitForFunction((n) => (globalThis as AnyObj).tapline?.ready === true && (globalThis as AnyObj).tapline.renders > n, after, { timeout: 30_000 });
-  }
+  before(() => { ({ env, from, to } = h); });
   const renders = (page: Page) => page.evaluate(() => (globalThis as AnyObj).tapline.renders as number);
   const api = async (p: string) => (await get(env, `/api/v1/${p}`)).body;
   /** Holds the responses of matching requests for `ms` (the request itself goes out at once). */

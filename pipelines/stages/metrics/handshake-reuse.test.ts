@@ -1,22 +1,12 @@
-/** Regression tests found in review: each failed before its fix. */
+/** A 5-tuple reused for a new connection, and capture timestamps that go backwards around the handshake. */
 import assert from 'node:assert/strict';
-import { emptyPacketSummary, type PacketSummary } from '../../../schemas/types';
+import type { PacketSummary } from '../../../schemas/types';
 import { FLOW_METRICS_TOPIC, type FlowMetrics } from '../../../schemas/flow-metrics';
 import { TopologyTestDriver } from '../../runtime/test-driver';
 import { metricsStage, type MetricsConfig, type MetricsPacket } from '.';
+import { FIN, SYN, ACK, tcp } from './test-packets';
 
 const S = 1_000_000_000n;
-const A = '10.0.0.1', B = '10.0.0.2';
-const FIN = 1, SYN = 2, ACK = 16;
-const ns = (sec: number) => BigInt(Math.round(sec * 1e6)) * 1000n;
-
-function tcp(tsSec: number, fromA: boolean, flags: number, seq: number, ack: number, len = 0, extra: Partial<PacketSummary> = {}): PacketSummary {
-  return { ...emptyPacketSummary(), ts_ns: ns(tsSec), observation_point: 'mirror', ip_version: 4, ip_proto: 6,
-    src_ip: fromA ? A : B, dst_ip: fromA ? B : A, src_port: fromA ? 40000 : 80, dst_port: fromA ? 80 : 40000,
-    wire_len: 54 + len, cap_len: 54 + len, l4_payload_len: len, tcp_flags: flags, tcp_seq: BigInt(seq >>> 0), tcp_ack: BigInt(ack >>> 0),
-    tcp_window: 65535, ...extra };
-}
-
 function run(packets: PacketSummary[], cfg: Partial<MetricsConfig> = {}): FlowMetrics[] {
   const d = new TopologyTestDriver<MetricsPacket>(metricsStage({ windowMs: 1_000, allowedLatenessMs: 100, ...cfg }));
   for (const p of packets) d.pipeInput('k', p);

@@ -2,33 +2,16 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { DDSketch } from '@datadog/sketches-js';
 import { AvroCodec, schemaJson } from '../../../schemas';
-import { emptyPacketSummary, type PacketSummary } from '../../../schemas/types';
+import type { PacketSummary } from '../../../schemas/types';
 import { FLOW_METRICS_SCHEMA, FLOW_METRICS_TOPIC, type FlowMetrics, type RttStats } from '../../../schemas/flow-metrics';
 import { TopologyTestDriver } from '../../runtime/test-driver';
 import { mergeRttStats, sketchFromBins } from './sketch';
 import type { VmInventory } from '../../../schemas/vm-inventory';
 import { metricsStage, CONN_STORE, WINDOW_STORE, META_STORE, INVENTORY_TABLE, type MetricsConfig, type MetricsPacket } from '.';
 import type { ConnState, MetaState } from './processor';
+import { A, B, FIN, SYN, ACK, PSH, ns, tcp, echo, handshake } from './test-packets';
 
 const S = 1_000_000_000n;
-const A = '10.0.0.1', B = '10.0.0.2'; // A is the lower endpoint
-const FIN = 1, SYN = 2, ACK = 16, PSH = 8;
-
-const ns = (sec: number) => BigInt(Math.round(sec * 1e6)) * 1000n;
-
-function tcp(tsSec: number, fromA: boolean, flags: number, seq: number, ack: number, len = 0, extra: Partial<PacketSummary> = {}): PacketSummary {
-  return { ...emptyPacketSummary(), ts_ns: ns(tsSec), observation_point: 'mirror', ip_version: 4, ip_proto: 6,
-    src_ip: fromA ? A : B, dst_ip: fromA ? B : A, src_port: fromA ? 40000 : 80, dst_port: fromA ? 80 : 40000,
-    wire_len: 54 + len, cap_len: 54 + len, l4_payload_len: len, tcp_flags: flags, tcp_seq: BigInt(seq >>> 0), tcp_ack: BigInt(ack >>> 0),
-    tcp_window: 65535, ...extra };
-}
-
-function echo(tsSec: number, fromA: boolean, request: boolean, seq: number, v6 = false): PacketSummary {
-  return { ...emptyPacketSummary(), ts_ns: ns(tsSec), observation_point: 'mirror', ip_version: v6 ? 6 : 4, ip_proto: v6 ? 58 : 1,
-    src_ip: fromA ? A : B, dst_ip: fromA ? B : A, wire_len: 98, cap_len: 98,
-    icmp_type: v6 ? (request ? 128 : 129) : (request ? 8 : 0), icmp_code: 0, icmp_id: 77, icmp_seq: seq };
-}
-
 function run(packets: PacketSummary[], cfg: Partial<MetricsConfig> = {}): { out: FlowMetrics[]; d: TopologyTestDriver<MetricsPacket> } {
   const d = new TopologyTestDriver(metricsStage({ windowMs: 10_000, allowedLatenessMs: 1_000, ...cfg }));
   for (const p of packets) d.pipeInput('k', p);
@@ -36,10 +19,6 @@ function run(packets: PacketSummary[], cfg: Partial<MetricsConfig> = {}): { out:
   return { out: d.readOutput<FlowMetrics>(FLOW_METRICS_TOPIC).map((o) => o.value), d };
 }
 
-/** client A:40000 -> server B:80, ISNs 1000 / 5000, handshake at t0 (10 ms server, 2 ms client) */
-function handshake(t0: number, isnA = 1000, isnB = 5000): PacketSummary[] {
-  return [tcp(t0, true, SYN, isnA, 0), tcp(t0 + 0.010, false, SYN | ACK, isnB, isnA + 1), tcp(t0 + 0.012, true, ACK, isnA + 1, isnB + 1)];
-}
 
 const ms = (x: bigint | number | null | undefined) => (x === null || x === undefined ? null : Number(x) / 1e6);
 
