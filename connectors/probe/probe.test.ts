@@ -133,6 +133,27 @@ describe('probe connector', function () {
     assert.ok(connected >= 1 && closed >= 1, 'the producer start() connected was closed');
   });
 
+  it('responder on port 0: a TCP collision on the UDP port the kernel picked is retried on another port', async () => {
+    const r = new ProbeResponder({ host: '127.0.0.1', port: 0 });
+    const self = r as unknown as { listen: (h: string, p: number) => Promise<void> };
+    const listen = self.listen.bind(r);
+    let calls = 0;
+    self.listen = async (h, p) => {
+      calls++;
+      await listen(h, p);
+      if (calls === 1) throw Object.assign(new Error('listen EADDRINUSE (simulated)'), { code: 'EADDRINUSE' });
+    };
+    await r.start();
+    try {
+      assert.equal(calls, 2);
+      assert.ok(r.udpPort > 0 && r.udpPort === r.tcpPort, 'one port for both protocols');
+      const { results } = await run({ targets: [{ host: '127.0.0.1', port: r.udpPort, kinds: ['tcp', 'udp'] }], intervalMs: 100, intervals: 1, udpPacketsPerInterval: 3, timeoutMs: 200 });
+      assert.deepEqual(results.map((x) => x.lost).sort(), [0, 0], 'it answers on the port it reports');
+    } finally {
+      await r.close();
+    }
+  });
+
   it('responder ignores datagrams that are not probes (no reflection)', async () => {
     const resp = new ProbeResponder({ host: '127.0.0.1', port: 0, tcp: false });
     await resp.start();
