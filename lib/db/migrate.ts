@@ -19,35 +19,40 @@ export function loadMigrations(dir: string): Migration[] {
     .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: fs.readFileSync(path.join(dir, f), 'utf8') }));
 }
 
-/** Applies the missing migrations; returns the versions applied now. */
+/** Key of the session-level advisory lock that serializes migrate() runs on one database ("tapl"). */
+const MIGRATION_LOCK = 0x7461706c;
+
+/**
+ * Applies the missing migrations; returns the versions applied now. Two processes starting
+ * together (`tapline run` and `tapline serve`) take turns: the first holds an advisory lock
+ * while it migrates, the second then finds those versions done. One connection throughout, so
+ * it also works with the embedded server's pool of one.
+ */
 export async function migrate(pool: Pool, migrations: Migration[]): Promise<number[]> {
-  await pool.query(`CREATE TABLE IF NOT EXISTS tapline_migrations (
-    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  const done = new Set((await pool.query<{ version: number }>('SELECT version FROM tapline_migrations')).rows.map((r) => r.version));
-  const applied: number[] = [];
-  for (const m of migrations) {
-    if (done.has(m.version)) continue;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      // Claim the version first: a concurrent migrate() (another process) that got there first
-      // makes this wait for its COMMIT and then insert nothing, so we skip instead of failing.
-      const claimed = await client.query('INSERT INTO tapline_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING',
-        [m.version, m.name]);
-      if (claimed.rowCount === 0) {
-        await client.query('ROLLBACK');
-        continue;
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS tapline_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM tapline_migrations')).rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      try {
+        await client.query('BEGIN');
+        await client.query(m.sql);
+        await client.query('INSERT INTO tapline_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+        applied.push(m.version);
+        log.info({ version: m.version, name: m.name }, 'migration applied');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`migration ${m.version}_${m.name} failed: ${(e as Error).message}`);
       }
-      await client.query(m.sql);
-      await client.query('COMMIT');
-      applied.push(m.version);
-      log.info({ version: m.version, name: m.name }, 'migration applied');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw new Error(`migration ${m.version}_${m.name} failed: ${(e as Error).message}`);
-    } finally {
-      client.release();
     }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
   }
-  return applied;
 }
